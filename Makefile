@@ -1,0 +1,57 @@
+# Two commands for readers: `make serve` (live site) and `make test` (build + checks).
+# Everything runs in .venv, made from requirements.lock whenever it is missing or stale.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Quieter MkDocs, and the same hashes and timestamps on every build.
+export NO_MKDOCS_2_WARNING := 1
+export PYTHONHASHSEED := 0
+export SOURCE_DATE_EPOCH ?= 1767225600
+
+.PHONY: all venv serve build test lint format lock clean
+
+all: test
+
+venv: $(STAMP)
+
+# Rebuilt when the dependency files change (make compares their dates with the stamp).
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+	  || { echo "error: Python >= 3.11 is needed; run e.g. make PYTHON=python3.11"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.lock
+	@touch $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000 --livereload
+
+build: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# The strict build, then every test. The site tests read the site just built.
+test: build lint
+	BUILT_SITE=site $(BIN)/python -m pytest
+
+# Re-pin every package after editing pyproject.toml's dependencies.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet . ".[test]"
+	{ sed -n '1,2p' requirements.lock; .lock-venv/bin/pip freeze --all --exclude-editable \
+	  | grep -v -E '^(pip|exercise-sheet-site)[= ]' | sort -f; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf site .pytest_cache .hypothesis .ruff_cache

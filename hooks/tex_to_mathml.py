@@ -1,0 +1,103 @@
+"""Render the LaTeX in the pages to MathML at build time, with KaTeX.
+
+Why: readers may be offline, so the site loads no math JavaScript and no fonts
+from anywhere. pymdownx.arithmatex (generic mode) marks the math in each page;
+this hook sends every formula through the KaTeX command-line binary that the
+`markdown-katex` package ships, asks for MathML only (browsers render MathML
+natively), and puts the result in the page.
+
+What fails the build (under `mkdocs build --strict`, where errors count):
+- TeX that KaTeX does not know (KaTeX throws on an undefined control sequence);
+- any backslash left in the MathML text (a command that slipped through);
+- raw TeX left in a page's text outside code: ``$$``, ``\\(``, ``\\[``,
+  ``\\begin{``, ``\\frac``. A formula that fails is shown as a marked error,
+  never as raw TeX.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+
+from markdown_katex.wrapper import _get_pkg_bin_path
+
+log = logging.getLogger("mkdocs.hooks.tex_to_mathml")
+
+MATH = re.compile(r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.DOTALL)
+ANNOTATION = re.compile(r"<annotation encoding=\"application/x-tex\">.*?</annotation>", re.DOTALL)
+TAGS = re.compile(r"<[^>]+>")
+# Parts of a page whose text may legitimately contain TeX: code and scripts.
+CODE = re.compile(
+    r"<(pre|code|script|style|textarea)\b.*?</\1>"
+    r'|<div class="clipboard-copy-txt"[^>]*>.*?</div>',  # a notebook cell's hidden copy
+    re.DOTALL | re.IGNORECASE,
+)
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")
+
+_cache: dict[tuple[str, bool], tuple[str | None, str]] = {}
+
+
+def _katex() -> str:
+    path = str(_get_pkg_bin_path())
+    if not os.access(path, os.X_OK):
+        os.chmod(path, 0o755)
+    return path
+
+
+def _render(item: tuple[str, bool]) -> tuple[str | None, str]:
+    """Return (MathML, "") or (None, error message) for one formula."""
+    tex, display = item
+    cmd = [_katex(), "--format", "mathml"] + (["--display-mode"] if display else [])
+    proc = subprocess.run(cmd, input=tex.encode(), capture_output=True, timeout=60)
+    if proc.returncode != 0 or b"ParseError" in proc.stderr:
+        lines = [ln for ln in proc.stderr.decode(errors="replace").splitlines() if "Error" in ln]
+        return None, (lines[-1] if lines else f"katex exited with {proc.returncode}")
+    mathml = ANNOTATION.sub("", proc.stdout.decode().strip())
+    leaked = "\\" in html.unescape(TAGS.sub(" ", mathml))
+    if leaked:
+        return None, "a TeX command was left as text in the MathML"
+    return mathml, ""
+
+
+def _split(raw: str) -> tuple[str, bool]:
+    tex = html.unescape(raw).strip()
+    for left, right, display in ((r"\(", r"\)", False), (r"\[", r"\]", True)):
+        if tex.startswith(left) and tex.endswith(right):
+            return tex[2:-2].strip(), display
+    return tex, True
+
+
+def on_page_content(html_text: str, page, config, files) -> str:
+    found = [_split(m.group("tex")) for m in MATH.finditer(html_text)]
+    todo = sorted({item for item in found if item not in _cache})
+    if todo:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            for item, result in zip(todo, pool.map(_render, todo), strict=True):
+                _cache[item] = result
+
+    def replace(match: re.Match) -> str:
+        tex, display = _split(match.group("tex"))
+        mathml, error = _cache[(tex, display)]
+        if mathml is None:
+            log.error("%s: cannot render TeX %r: %s", page.file.src_uri, tex, error)
+            return '<span class="math-error">[math error: see the build log]</span>'
+        if display:
+            return f'<div class="math-display">{mathml}</div>'
+        return mathml
+
+    html_text = MATH.sub(replace, html_text)
+    check_no_raw_tex(html_text, page.file.src_uri)
+    return html_text
+
+
+def check_no_raw_tex(html_text: str, where: str) -> None:
+    """Log an error if TeX is left as text outside code, scripts and styles."""
+    text = html.unescape(TAGS.sub(" ", CODE.sub(" ", html_text)))
+    match = RAW_TEX.search(text)
+    if match:
+        context = text[max(0, match.start() - 40) : match.end() + 40].replace("\n", " ")
+        log.error("%s: raw TeX left in the page text: ...%s...", where, context)

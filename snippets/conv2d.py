@@ -1,0 +1,195 @@
+# %% [markdown]
+# # Exercise 2: a 2-D convolution, by hand and in NumPy
+#
+# This notebook is generated from `snippets/conv2d.py`, the same file the
+# website runs and the test suite checks. It needs only NumPy.
+#
+# `conv2d` follows the deep-learning convention: it slides the kernel over the
+# input **without flipping it** (a cross-correlation), like
+# `torch.nn.functional.conv2d`.
+
+# %%
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+# --8<-- [start:conv2d]
+def _as_matrix(value: object, name: str) -> np.ndarray:
+    """Return ``value`` as a finite 2-D float64 array, or raise naming ``name``."""
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular 2-D array: {error}") from None
+    if array.dtype == bool or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    ):
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    if array.ndim != 2:
+        raise ValueError(f"{name} must be 2-D, got {array.ndim}-D with shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must not contain NaN or inf")
+    return array.astype(np.float64)
+
+
+def _as_int(value: object, name: str, minimum: int) -> int:
+    """Return ``value`` as an int >= ``minimum``, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
+    """Output length along one axis: floor((n + 2p - k) / s) + 1."""
+    return (n + 2 * padding - k) // stride + 1
+
+
+def pad(x: np.ndarray, padding: int) -> np.ndarray:
+    """Surround a 2-D array with ``padding`` rows and columns of zeros."""
+    x = _as_matrix(x, "x")
+    padding = _as_int(padding, "padding", 0)
+    return np.pad(x, padding, mode="constant", constant_values=0.0)
+
+
+def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """2-D convolution as deep learning defines it (cross-correlation, no flip).
+
+    ``x`` and ``kernel`` are 2-D (single channel, no batch); there is no bias.
+    Returns a float64 array of shape
+    ``(output_size(H, kh, stride, padding), output_size(W, kw, stride, padding))``.
+    """
+    x = _as_matrix(x, "x")
+    kernel = _as_matrix(kernel, "kernel")
+    stride = _as_int(stride, "stride", 1)
+    padding = _as_int(padding, "padding", 0)
+    padded = np.pad(x, padding, mode="constant", constant_values=0.0)
+    (ph, pw), (kh, kw) = padded.shape, kernel.shape
+    if kh > ph or kw > pw:
+        raise ValueError(
+            f"kernel of shape {kernel.shape} is larger than the padded input "
+            f"of shape {padded.shape}"
+        )
+    out = np.zeros(
+        (output_size(x.shape[0], kh, stride, padding), output_size(x.shape[1], kw, stride, padding))
+    )
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            patch = padded[i * stride : i * stride + kh, j * stride : j * stride + kw]
+            out[i, j] = np.sum(patch * kernel)
+    return out
+
+
+# --8<-- [end:conv2d]
+
+
+# --8<-- [start:extras]
+def true_convolution(x: object, kernel: object) -> np.ndarray:
+    """The mathematicians' convolution ("valid" part): flip the kernel, then slide it."""
+    kernel = _as_matrix(kernel, "kernel")
+    return conv2d(x, kernel[::-1, ::-1])
+
+
+def true_convolution_by_definition(x: object, kernel: object) -> np.ndarray:
+    """Same as ``true_convolution`` but from the definition (x*k)[n] = sum_m x[m] k[n-m].
+
+    Builds the full convolution by adding shifted copies of ``x`` and keeps the
+    entries where the kernel lies inside ``x``. No flipping and no call to
+    ``conv2d``: an independent check.
+    """
+    x = _as_matrix(x, "x")
+    kernel = _as_matrix(kernel, "kernel")
+    (h, w), (kh, kw) = x.shape, kernel.shape
+    if kh > h or kw > w:
+        raise ValueError(f"kernel of shape {kernel.shape} is larger than x of shape {x.shape}")
+    full = np.zeros((h + kh - 1, w + kw - 1))
+    for a in range(kh):
+        for b in range(kw):
+            full[a : a + h, b : b + w] += kernel[a, b] * x
+    return full[kh - 1 : h, kw - 1 : w]
+
+
+def patch_table(x: object, kernel: object, stride: int = 1, padding: int = 0) -> str:
+    """A Markdown table: for each output entry, the input patch and the sum it gives."""
+    kernel_arr = _as_matrix(kernel, "kernel")
+    padded = pad(x, padding)
+    y = conv2d(x, kernel_arr, stride, padding)
+    kh, kw = kernel_arr.shape
+    rows = [
+        "| output entry | input rows, columns | patch | patch ⊙ K, summed |",
+        "|---|---|---|---|",
+    ]
+    for i in range(y.shape[0]):
+        for j in range(y.shape[1]):
+            r, c = i * stride, j * stride
+            patch = padded[r : r + kh, c : c + kw]
+            terms = " + ".join(
+                f"{_fmt(p)}·{_fmt(k)}"
+                for p, k in zip(patch.ravel(), kernel_arr.ravel(), strict=True)
+            )
+            shown = " ; ".join(" ".join(_fmt(v) for v in row) for row in patch)
+            rows.append(
+                f"| Y[{i + 1},{j + 1}] | {r + 1}–{r + kh}, {c + 1}–{c + kw} | {shown} "
+                f"| {terms} = **{_fmt(y[i, j])}** |"
+            )
+    return "\n".join(rows)
+
+
+def _fmt(value: float) -> str:
+    """Integers without a trailing .0; other numbers with up to 6 significant digits."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else f"{value:.6g}"
+
+
+def to_latex(matrix: object) -> str:
+    """A 2-D array as a LaTeX ``pmatrix``."""
+    m = _as_matrix(matrix, "matrix")
+    body = r" \\ ".join(" & ".join(_fmt(v) for v in row) for row in m)
+    return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
+
+
+# --8<-- [end:extras]
+
+
+# %% [markdown]
+# ## The exercise
+#
+# The input X (4×4) and kernel K (2×2) from the sheet, and its three cases as
+# `(stride, padding)`.
+
+# %%
+# --8<-- [start:data]
+X = np.array(
+    [
+        [1, 2, -1, 1],
+        [1, 0, 1, 0],
+        [0, 1, 0, 2],
+        [2, 1, 0, -1],
+    ]
+)
+K = np.array(
+    [
+        [1, 0],
+        [2, 1],
+    ]
+)
+CASES = {"a": (1, 0), "b": (2, 0), "c": (2, 1)}  # case: (stride, padding)
+# --8<-- [end:data]
+
+# %% [markdown]
+# ## The answers
+
+# %%
+if __name__ == "__main__":
+    for case, (stride, padding) in CASES.items():
+        print(f"({case}) stride={stride}, padding={padding}")
+        print(conv2d(X, K, stride=stride, padding=padding))
+    print("padded X for (c):")
+    print(pad(X, 1))
+    print("true (flipped-kernel) convolution for (a):")
+    print(true_convolution(X, K))

@@ -1,0 +1,80 @@
+"""Shared fixtures: load a snippet by path, build the site once, copy the project."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNIPPETS = ROOT / "snippets"
+MKDOCS = [sys.executable, "-m", "mkdocs"]
+# What a copy of the project leaves out: build output, environments, caches.
+COPY_IGNORE = shutil.ignore_patterns(
+    ".venv",
+    "site",
+    ".git",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+    ".cache",
+    "screenshots",
+)
+
+
+def load_snippet(name: str):
+    """Import snippets/<name>.py as a module, the way a reader would run the file."""
+    path = SNIPPETS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"snippet_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("NO_MKDOCS_2_WARNING", "1")
+    env.setdefault("PYTHONHASHSEED", "0")
+    env.setdefault("SOURCE_DATE_EPOCH", "1767225600")
+    return env
+
+
+def mkdocs_build(project: Path, site_dir: Path) -> subprocess.CompletedProcess:
+    """Run the real strict build of ``project`` into ``site_dir``."""
+    return subprocess.run(
+        [*MKDOCS, "build", "--strict", "--site-dir", str(site_dir)],
+        cwd=project,
+        env=build_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The built site: the one `make test` just built, or a fresh build."""
+    given = os.environ.get("BUILT_SITE")
+    if given:
+        site = (ROOT / given).resolve()
+        assert (site / "index.html").is_file(), f"BUILT_SITE={given} holds no built site"
+        return site
+    site = tmp_path_factory.mktemp("site")
+    result = mkdocs_build(ROOT, site)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return site
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Path:
+    """A throw-away copy of the project, to break things in."""
+    copy = tmp_path / "project"
+    shutil.copytree(ROOT, copy, ignore=COPY_IGNORE)
+    return copy

@@ -1,0 +1,208 @@
+"""Site tests: read answers back from the built HTML, and prove that faults stop the build."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from conftest import ROOT, SNIPPETS, mkdocs_build
+
+pytestmark = pytest.mark.site
+
+SHEET_ANSWERS = [
+    [[3, 3, 1], [2, 2, 3], [5, 3, -1]],
+    [[3, 1], [5, -1]],
+    [[1, 3, 2], [0, 2, 4], [0, 1, -1]],
+]
+
+
+def page(site: Path, path: str) -> BeautifulSoup:
+    return BeautifulSoup((site / path).read_text(encoding="utf-8"), "html.parser")
+
+
+def matrices(soup: BeautifulSoup) -> list[list[list[float]]]:
+    """Every matrix the reader sees: the MathML tables, read cell by cell."""
+    found = []
+    for table in soup.find_all("mtable"):
+        rows = []
+        for tr in table.find_all("mtr"):
+            cells = [td.get_text("").replace("\u2212", "-").strip() for td in tr.find_all("mtd")]
+            try:
+                rows.append([float(c) for c in cells])
+            except ValueError:
+                break
+        else:
+            found.append(rows)
+    return found
+
+
+def test_convolution_page_shows_the_three_answers(built_site):
+    shown = matrices(page(built_site, "exercises/convolution/index.html"))
+    for answer in SHEET_ANSWERS:
+        assert answer in shown, f"answer {answer} not on the page"
+
+
+def test_convolution_page_shows_input_kernel_and_padded_input(built_site):
+    shown = matrices(page(built_site, "exercises/convolution/index.html"))
+    assert [[1, 2, -1, 1], [1, 0, 1, 0], [0, 1, 0, 2], [2, 1, 0, -1]] in shown
+    assert [[1, 0], [2, 1]] in shown
+    assert [
+        [0] * 6,
+        [0, 1, 2, -1, 1, 0],
+        [0, 1, 0, 1, 0, 0],
+        [0, 0, 1, 0, 2, 0],
+        [0, 2, 1, 0, -1, 0],
+        [0] * 6,
+    ] in shown
+    assert [[5, 1, 1], [2, 2, 3], [3, 1, 3]] in shown  # the true convolution, for contrast
+
+
+def test_convolution_page_shows_the_patch_view_and_sizes(built_site):
+    text = page(built_site, "exercises/convolution/index.html").get_text(" ")
+    assert "Y[1,1]" in text and "Y[3,3]" in text
+    assert "⌊(n + 2p − k)/s⌋ + 1" in text
+
+
+def test_home_page_links_the_exercise_and_shows_a_computed_answer(built_site):
+    soup = page(built_site, "index.html")
+    hrefs = {a.get("href") for a in soup.find_all("a")}
+    assert "exercises/convolution/" in hrefs
+    assert SHEET_ANSWERS[0] in matrices(soup)
+
+
+def test_notebook_is_executed_and_downloadable(built_site):
+    soup = page(built_site, "notebooks/conv2d/index.html")
+    outputs = soup.select(".jp-OutputArea-output")
+    assert any("(a) stride=1, padding=0" in o.get_text() for o in outputs), "no executed output"
+    links = {a.get("href") for a in soup.select(".notebook-downloads a")}
+    assert links == {"conv2d.ipynb", "conv2d.py"}
+    py = built_site / "notebooks/conv2d/conv2d.py"
+    assert py.read_bytes() == (SNIPPETS / "conv2d.py").read_bytes()
+    notebook = json.loads((built_site / "notebooks/conv2d/conv2d.ipynb").read_text())
+    code = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code")
+    assert "def conv2d(" in code and notebook["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "index.html",
+        "exercises/convolution/index.html",
+        "notebooks/conv2d/index.html",
+        "verification/index.html",
+    ],
+)
+def test_pages_have_math_no_raw_tex_and_no_outside_requests(built_site, path):
+    soup = page(built_site, path)
+    for tag in soup(["script", "style", "pre", "code"]) + soup.select(".clipboard-copy-txt"):
+        tag.decompose()  # code may hold TeX; .clipboard-copy-txt is a hidden copy of a cell
+    text = soup.get_text(" ")
+    for raw in ("$$", r"\frac", r"\begin", r"\("):
+        assert raw not in text, f"raw TeX {raw!r} in {path}"
+    html = (built_site / path).read_text(encoding="utf-8")
+    outside = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
+    assert [u for u in outside if "127.0.0.1" not in u and "squidfunk" not in u] == []
+    assert "mathjax" not in html.lower() and "fonts.googleapis" not in html
+
+
+# --- fault injection: each test breaks one thing in a copy and runs the real build ---
+
+
+def break_and_build(project: Path, tmp_path: Path, edits: dict[str, tuple[str, str]]) -> str:
+    """Apply {file: (old, new)} replacements, build strictly, return the output."""
+    for name, (old, new) in edits.items():
+        path = project / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {name}: the fault could not be injected"
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    result = mkdocs_build(project, tmp_path / "broken-site")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, "the strict build passed despite the fault:\n" + output
+    return output
+
+
+def test_fault_snippet_raises(project_copy, tmp_path):
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        {
+            "snippets/conv2d.py": (
+                "    padded = np.pad(x, padding,",
+                "    raise RuntimeError('injected fault')\n    padded = np.pad(x, padding,",
+            ),
+        },
+    )
+    assert "injected fault" in out
+    assert "docs/exercises/convolution.md" in out and "snippets/conv2d.py" in out
+
+
+def test_fault_include_missing(project_copy, tmp_path):
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        {
+            "docs/exercises/convolution.md": (
+                '--8<-- "conv2d.py:conv2d"',
+                '--8<-- "gone.py:conv2d"',
+            ),
+        },
+    )
+    assert "gone.py" in out and "exercises/convolution.md" in out
+
+
+def test_fault_internal_link_broken(project_copy, tmp_path):
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        {
+            "docs/index.md": ("(exercises/convolution.md)", "(exercises/convolutoin.md)"),
+        },
+    )
+    assert "convolutoin.md" in out and "index.md" in out
+
+
+def test_fault_anchor_broken(project_copy, tmp_path):
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        {
+            "docs/exercises/convolution.md": ("(#copy-this)", "(#copy-that)"),
+        },
+    )
+    assert "copy-that" in out and "exercises/convolution.md" in out
+
+
+def test_fault_notebook_cell_raises(project_copy, tmp_path):
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        {
+            "snippets/conv2d.py": (
+                'if __name__ == "__main__":\n',
+                'if __name__ == "__main__":\n    raise RuntimeError("cell fault")\n',
+            ),
+        },
+    )
+    assert "cell fault" in out and "snippets/conv2d.py" in out
+
+
+def test_fault_tex_cannot_be_rendered(project_copy, tmp_path):
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        {
+            "docs/exercises/convolution.md": (
+                "## The problem\n",
+                "## The problem\n\n$\\notacommand x$\n",
+            ),
+        },
+    )
+    assert "notacommand" in out and "exercises/convolution.md" in out
+
+
+def test_the_fault_tests_start_from_a_passing_project():
+    """The copy is faithful: the same files the real project has (minus build output)."""
+    assert (ROOT / "mkdocs.yml").is_file() and (ROOT / "snippets/conv2d.py").is_file()
