@@ -54,8 +54,11 @@ def _render(item: tuple[str, bool]) -> tuple[str | None, str]:
     cmd = [_katex(), "--format", "mathml"] + (["--display-mode"] if display else [])
     proc = subprocess.run(cmd, input=tex.encode(), capture_output=True, timeout=60)
     if proc.returncode != 0 or b"ParseError" in proc.stderr:
-        lines = [ln for ln in proc.stderr.decode(errors="replace").splitlines() if "Error" in ln]
-        return None, (lines[-1] if lines else f"katex exited with {proc.returncode}")
+        lines = proc.stderr.decode(errors="replace").splitlines()
+        reason = [ln for ln in lines if "ParseError:" in ln] or [
+            ln for ln in lines if "Error" in ln
+        ]
+        return None, (reason[0].strip() if reason else f"katex exited with {proc.returncode}")
     mathml = ANNOTATION.sub("", proc.stdout.decode().strip())
     leaked = "\\" in html.unescape(TAGS.sub(" ", mathml))
     if leaked:

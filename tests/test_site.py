@@ -86,15 +86,16 @@ def test_notebook_is_executed_and_downloadable(built_site):
     assert "def conv2d(" in code and notebook["metadata"]["kernelspec"]["name"] == "python3"
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "index.html",
-        "exercises/convolution/index.html",
-        "notebooks/conv2d/index.html",
-        "verification/index.html",
-    ],
-)
+PAGES = sorted(
+    str(p.relative_to(ROOT / "docs").with_suffix("")) for p in (ROOT / "docs").rglob("*.md")
+) + [f"notebooks/{p.stem}" for p in sorted(SNIPPETS.glob("*.py"))]
+
+
+def html_path(page_name: str) -> str:
+    return "index.html" if page_name == "index" else f"{page_name}/index.html"
+
+
+@pytest.mark.parametrize("path", [html_path(p) for p in PAGES])
 def test_pages_have_math_no_raw_tex_and_no_outside_requests(built_site, path):
     soup = page(built_site, path)
     for tag in soup(["script", "style", "pre", "code"]) + soup.select(".clipboard-copy-txt"):
@@ -122,6 +123,21 @@ def break_and_build(project: Path, tmp_path: Path, edits: dict[str, tuple[str, s
     output = result.stdout + result.stderr
     assert result.returncode != 0, "the strict build passed despite the fault:\n" + output
     return output
+
+
+def test_mle_page_shows_derivation_table_and_plot(built_site):
+    soup = page(built_site, "exercises/mle-exponential/index.html")
+    assert len(soup.find_all("math")) >= 10  # the derivation is rendered math
+    tables = [t for t in soup.find_all("table") if "λ̂ = N / Σx" in t.get_text()]
+    assert len(tables) == 1
+    rows = [[td.get_text().strip() for td in tr.find_all("td")] for tr in tables[0].find_all("tr")]
+    rows = [r for r in rows if r]
+    assert [r[0] for r in rows] == ["10", "100", "1,000", "10,000", "100,000"]
+    assert abs(float(rows[-1][1]) - 2.5) < 0.05
+    svgs = soup.find_all("svg")
+    assert any(svg.find("g", id="figure_1") for svg in svgs), "no matplotlib plot"
+    text = soup.get_text(" ")
+    assert "L-BFGS maximiser" in text and "Monte Carlo mean" in text
 
 
 def test_fault_snippet_raises(project_copy, tmp_path):
@@ -206,3 +222,18 @@ def test_fault_tex_cannot_be_rendered(project_copy, tmp_path):
 def test_the_fault_tests_start_from_a_passing_project():
     """The copy is faithful: the same files the real project has (minus build output)."""
     assert (ROOT / "mkdocs.yml").is_file() and (ROOT / "snippets/conv2d.py").is_file()
+
+
+def test_fault_derivation_step_changed(project_copy, tmp_path):
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        {
+            "snippets/mle_exponential.py": (
+                '("derivative", N / lam - SUM_X,',
+                '("derivative", N / lam + SUM_X,',
+            )
+        },
+    )
+    assert "step 'derivative'" in out
+    assert "docs/exercises/mle-exponential.md" in out and "snippets/mle_exponential.py" in out

@@ -1,0 +1,152 @@
+"""Mirror test of snippets/mle_exponential.py: the sheet's formula, SymPy, properties, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import sympy as sp
+import torch
+from conftest import SNIPPETS, load_snippet
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+mle = load_snippet("mle_exponential")
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        ([0.5, 1.0, 1.5, 2.0], 4 / 5.0),  # N / sum(x), worked by hand: 4 / 5
+        ([2.0], 0.5),
+        ([0.0, 0.0, 4.0], 3 / 4.0),  # zeros are allowed as long as one value is positive
+        ([1, 2, 3], 0.5),  # integers work too
+    ],
+)
+def test_sheet_formula_on_hand_made_data(data, expected):
+    assert mle.exponential_mle(data) == pytest.approx(expected, rel=1e-15)
+
+
+def test_unbiased_estimator_by_hand():
+    assert mle.unbiased_rate([0.5, 1.0, 1.5, 2.0]) == pytest.approx(3 / 5.0, rel=1e-15)
+
+
+def test_derivation_checks_pass_and_match_the_sheet():
+    steps = {name: shown for name, shown, _ in mle.check_derivation()}
+    lam, n, sum_x = mle.lam, mle.N, mle.SUM_X
+    # The sheet's printed results: l = N ln(lambda) - lambda sum x, l' = N/lambda - sum x,
+    # lambda_hat = N (sum x)^-1.
+    assert sp.simplify(steps["sum the terms"] - (n * sp.log(lam) - lam * sum_x)) == 0
+    assert sp.simplify(steps["derivative"] - (n / lam - sum_x)) == 0
+    assert sp.simplify(steps["root"] - n * sum_x**-1) == 0
+    assert sp.simplify(steps["second derivative"] + n / lam**2) == 0
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda s: s.N / s.lam + s.SUM_X,  # sign error in the derivative
+        lambda s: 2 * s.N / s.lam - s.SUM_X,
+    ],
+)
+def test_a_wrong_step_is_caught(wrong):
+    log_lik = mle.N * sp.log(mle.lam) - mle.lam * mle.SUM_X
+    assert not mle.is_same(wrong(mle), sp.diff(log_lik, mle.lam))
+
+
+def test_a_wrong_log_step_is_caught():
+    i, lam, xs = mle.i, mle.lam, mle.xs
+    wrong = sp.Sum(sp.log(lam) - 2 * lam * xs[i], (i, 1, mle.N))
+    right = sp.Sum(sp.log(lam * sp.exp(-lam * xs[i])), (i, 1, mle.N))
+    assert mle.is_same(sp.Sum(sp.log(lam) - lam * xs[i], (i, 1, mle.N)), right)
+    assert not mle.is_same(wrong, right)
+
+
+def test_bias_by_sympy():
+    mean_mle, mean_unbiased = mle.expected_mle_sympy()
+    n = sp.Symbol("N", integer=True, positive=True)
+    assert sp.simplify(mean_mle - n * mle.lam / (n - 1)) == 0
+    assert sp.simplify(mean_unbiased - mle.lam) == 0
+
+
+def test_bias_by_monte_carlo():
+    mean_mle, mean_unbiased, se = mle.monte_carlo_means(2.0, 4, 200_000, seed=123)
+    assert abs(mean_mle - 4 * 2.0 / 3) < 5 * se
+    assert abs(mean_unbiased - 2.0) < 5 * se
+
+
+samples = st.lists(
+    st.floats(0.01, 100, allow_nan=False, allow_infinity=False), min_size=1, max_size=50
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(samples, st.floats(0.001, 1000))
+def test_scale_equivariance(x, c):
+    x = np.array(x)
+    assert mle.exponential_mle(c * x) == pytest.approx(mle.exponential_mle(x) / c, rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(samples, st.floats(0.5, 2.0).filter(lambda f: abs(f - 1) > 1e-6))
+def test_the_estimate_maximises_the_log_likelihood(x, factor):
+    rate = mle.exponential_mle(x)
+    assert mle.log_likelihood(rate, x) > mle.log_likelihood(rate * factor, x)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(samples, st.floats(0.01, 50))
+def test_log_likelihood_agrees_with_torch(x, rate):
+    dist = torch.distributions.Exponential(torch.tensor(rate, dtype=torch.float64))
+    expected = dist.log_prob(torch.tensor(x, dtype=torch.float64)).sum().item()
+    assert mle.log_likelihood(rate, x) == pytest.approx(expected, rel=1e-10, abs=1e-10)
+
+
+def test_simulation_is_seeded_and_converges():
+    rows = mle.simulate(2.5, [10, 100_000])
+    assert rows == mle.simulate(2.5, [10, 100_000])
+    assert rows[-1][2] < 0.05
+
+
+def test_running_the_file_prints_the_results():
+    out = subprocess.run(
+        [sys.executable, str(SNIPPETS / "mle_exponential.py")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "every step of the derivation agrees with SymPy" in out
+    assert "N =  100000" in out
+
+
+BAD = [
+    ("empty", [], ValueError, "x must not be empty"),
+    ("2-D", [[1.0, 2.0]], ValueError, "x must be 1-D"),
+    ("scalar", 3.0, ValueError, "x must be 1-D"),
+    ("negative", [1.0, -0.5], ValueError, "x must be >= 0"),
+    ("NaN", [1.0, np.nan], ValueError, "x must not contain NaN"),
+    ("inf", [1.0, np.inf], ValueError, "x must not contain NaN or inf"),
+    ("all zeros", [0.0, 0.0], ValueError, "x is all zeros"),
+    ("strings", ["1", "2"], TypeError, "x must hold real numbers"),
+    ("bools", [True, False], TypeError, "x must hold real numbers"),
+    ("ragged", [[1.0], [1.0, 2.0]], ValueError, "x must be a 1-D array"),
+]
+
+
+@pytest.mark.parametrize("data, exception, message", [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_bad_input_is_refused_naming_the_argument(data, exception, message):
+    with pytest.raises(exception, match=message.replace("(", r"\(")):
+        mle.exponential_mle(data)
+
+
+def test_unbiased_needs_two_points_and_log_likelihood_needs_a_positive_rate():
+    with pytest.raises(ValueError, match="x must hold at least 2"):
+        mle.unbiased_rate([1.0])
+    with pytest.raises(ValueError, match="rate must be finite and > 0"):
+        mle.log_likelihood(0.0, [1.0])
+    with pytest.raises(ValueError, match="rate must be finite and > 0"):
+        mle.log_likelihood(float("nan"), [1.0])
+    with pytest.raises(TypeError, match="rate must be a real number"):
+        mle.log_likelihood("2", [1.0])
