@@ -140,6 +140,19 @@ def test_mle_page_shows_derivation_table_and_plot(built_site):
     assert "L-BFGS maximiser" in text and "Monte Carlo mean" in text
 
 
+def test_vgg_page_shows_the_table_and_the_total(built_site):
+    soup = page(built_site, "exercises/vgg11-parameters/index.html")
+    text = soup.get_text(" ")
+    assert "132,863,336" in text
+    layer_tables = [t for t in soup.find_all("table") if "formula" in t.get_text()]
+    cells = [td.get_text().strip() for td in layer_tables[0].find_all("td")]
+    for count in ("1,792", "73,856", "102,764,544", "16,781,312", "4,097,000"):
+        assert count in cells
+    assert "25088·4096 + 4096" in cells and "1×512×7×7" in cells
+    assert "143,678,248" in text  # vgg19_bn, from the table of all eight
+    assert any(svg.find("g", id="figure_1") for svg in soup.find_all("svg")), "no bar chart"
+
+
 def test_fault_snippet_raises(project_copy, tmp_path):
     out = break_and_build(
         project_copy,
