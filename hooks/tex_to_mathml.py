@@ -94,7 +94,20 @@ def on_page_content(html_text: str, page, config, files) -> str:
 
     html_text = MATH.sub(replace, html_text)
     check_no_raw_tex(html_text, page.file.src_uri)
+    check_headings(page.toc, page.file.src_uri)
     return html_text
+
+
+def check_headings(toc, where: str) -> None:
+    """Math in a heading reaches the table of contents as raw TeX: refuse it."""
+    for item in toc:
+        if RAW_TEX.search(html.unescape(item.title)):
+            log.error(
+                "%s: heading %r has math, which the table of contents shows as raw TeX",
+                where,
+                item.title,
+            )
+        check_headings(item.children, where)
 
 
 def check_no_raw_tex(html_text: str, where: str) -> None:

@@ -66,11 +66,13 @@ def test_convolution_page_shows_the_patch_view_and_sizes(built_site):
     assert "⌊(n + 2p − k)/s⌋ + 1" in text
 
 
-def test_home_page_links_the_exercise_and_shows_a_computed_answer(built_site):
+def test_home_page_links_the_exercises_and_shows_computed_answers(built_site):
     soup = page(built_site, "index.html")
     hrefs = {a.get("href") for a in soup.find_all("a")}
-    assert "exercises/convolution/" in hrefs
+    for name in ("mle-exponential", "convolution", "vgg11-parameters", "influence-functions"):
+        assert f"exercises/{name}/" in hrefs
     assert SHEET_ANSWERS[0] in matrices(soup)
+    assert "132,863,336" in soup.get_text()
 
 
 def test_notebook_is_executed_and_downloadable(built_site):
@@ -151,6 +153,18 @@ def test_vgg_page_shows_the_table_and_the_total(built_site):
     assert "25088·4096 + 4096" in cells and "1×512×7×7" in cells
     assert "143,678,248" in text  # vgg19_bn, from the table of all eight
     assert any(svg.find("g", id="figure_1") for svg in soup.find_all("svg")), "no bar chart"
+
+
+def test_influence_page_shows_slope_correlation_and_plots(built_site):
+    soup = page(built_site, "exercises/influence-functions/index.html")
+    text = soup.get_text(" ")
+    slope = re.search(r"log\(ε\):\s*([0-9.]+)", text)
+    assert slope and abs(float(slope.group(1)) - 2) < 0.05
+    corr = re.search(r"predicted and actual change:\s*([0-9.]+)", text)
+    assert corr and float(corr.group(1)) > 0.99
+    plots = [svg for svg in soup.find_all("svg") if svg.find("g", id="figure_1")]
+    assert len(plots) == 2, "expected the eps^2 plot and the leave-one-out scatter plot"
+    assert "Cook & Weisberg (1982" in text and "Koh & Liang (2017" in text
 
 
 def test_fault_snippet_raises(project_copy, tmp_path):

@@ -1,0 +1,231 @@
+# %% [markdown]
+# # Exercise 4: influence functions, derived and checked numerically
+#
+# This notebook is generated from `snippets/influence_functions.py`, the same file
+# the website runs and the test suite checks. It needs PyTorch (and SymPy for the
+# closed-form check). Everything is float64.
+
+# %%
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+import torch
+
+F64 = torch.float64  # every tensor here is float64: the checks need the precision
+
+
+# --8<-- [start:influence]
+def _check_theta(theta: object) -> torch.Tensor:
+    if not isinstance(theta, torch.Tensor) or not theta.is_floating_point():
+        raise TypeError(f"theta must be a floating-point torch.Tensor, got {type(theta).__name__}")
+    if theta.ndim != 1:
+        raise ValueError(
+            f"theta must be 1-D (flatten the parameters), got shape {tuple(theta.shape)}"
+        )
+    return theta.detach()
+
+
+def _gradient(fn: Callable, theta: torch.Tensor, name: str) -> torch.Tensor:
+    theta = theta.clone().requires_grad_(True)
+    value = fn(theta)
+    if not isinstance(value, torch.Tensor) or value.numel() != 1:
+        raise ValueError(f"{name} must return a scalar tensor")
+    (grad,) = torch.autograd.grad(value.reshape(()), theta)
+    if grad.shape != theta.shape:
+        raise ValueError(
+            f"{name}'s gradient has shape {tuple(grad.shape)}, theta {tuple(theta.shape)}"
+        )
+    return grad
+
+
+def hessian(objective: Callable, theta: torch.Tensor) -> torch.Tensor:
+    """The Hessian of ``objective`` at ``theta``, by torch.autograd."""
+    theta = _check_theta(theta)
+    _gradient(objective, theta, "objective")  # validates the output shape
+    return torch.autograd.functional.hessian(lambda t: objective(t).reshape(()), theta)
+
+
+def influence_on_parameters(
+    objective: Callable, point_loss: Callable, theta_hat: torch.Tensor
+) -> torch.Tensor:
+    """d theta_hat(eps) / d eps at eps = 0, which is -H^{-1} grad L(z; theta_hat).
+
+    ``objective(theta)`` is the training objective that ``theta_hat`` minimises,
+    ``point_loss(theta)`` the loss L(z; theta) of the point z whose weight eps is
+    changed. Raises ValueError if the Hessian is singular or indefinite.
+    """
+    theta_hat = _check_theta(theta_hat)
+    h = hessian(objective, theta_hat)
+    chol, info = torch.linalg.cholesky_ex(h)
+    if info != 0:
+        smallest = torch.linalg.eigvalsh(h)[0].item()
+        raise ValueError(
+            "the Hessian of the objective at theta_hat is singular or indefinite "
+            f"(smallest eigenvalue {smallest:.3g}); the influence is undefined there"
+        )
+    grad = _gradient(point_loss, theta_hat, "point_loss")
+    return -torch.cholesky_solve(grad[:, None], chol)[:, 0]
+
+
+def influence_on_loss(
+    objective: Callable, point_loss: Callable, test_loss: Callable, theta_hat: torch.Tensor
+) -> float:
+    """d test_loss(theta_hat(eps)) / d eps at eps = 0: -grad L_test^T H^{-1} grad L(z)."""
+    direction = influence_on_parameters(objective, point_loss, theta_hat)
+    return float(_gradient(test_loss, _check_theta(theta_hat), "test_loss") @ direction)
+
+
+# --8<-- [end:influence]
+
+
+# --8<-- [start:logistic]
+def logistic_losses(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-example logistic loss log(1 + exp(-s z)), labels y in {0, 1}, s = 2y - 1."""
+    if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[1] != theta.shape[0]:
+        raise ValueError(
+            f"shapes do not match: x {tuple(x.shape)} must be (n, d), y {tuple(y.shape)} (n,), "
+            f"theta {tuple(theta.shape)} (d,)"
+        )
+    return torch.nn.functional.softplus(-(2 * y - 1) * (x @ theta))
+
+
+def objective_fn(x: torch.Tensor, y: torch.Tensor, l2: float) -> Callable:
+    """theta -> (1/N) sum_i L(x_i, y_i; theta) + (l2 / 2) |theta|^2."""
+    return lambda theta: logistic_losses(theta, x, y).mean() + 0.5 * l2 * theta @ theta
+
+
+def point_loss_fn(x: torch.Tensor, y: torch.Tensor) -> Callable:
+    """theta -> L(x, y; theta) for one point."""
+    return lambda theta: logistic_losses(theta, x[None], y[None])[0]
+
+
+def newton_minimise(objective: Callable, theta0: torch.Tensor, tol: float = 1e-14) -> torch.Tensor:
+    """Minimise a smooth, strictly convex objective with Newton's method."""
+    theta = _check_theta(theta0).clone()
+    for _ in range(100):
+        grad = _gradient(objective, theta, "objective")
+        step = torch.linalg.solve(hessian(objective, theta), grad)
+        theta = theta - step
+        if step.abs().max() < tol:
+            return theta
+    raise RuntimeError("Newton's method did not converge in 100 steps")
+
+
+def make_data(n: int = 60, d: int = 3, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A small seeded classification set; the last feature is a constant 1 (the bias)."""
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(n, d - 1, generator=generator, dtype=F64)
+    x = torch.cat([features, torch.ones(n, 1, dtype=F64)], dim=1)
+    true_theta = torch.tensor([1.5, -2.0, 0.3], dtype=F64)[:d]
+    p = torch.sigmoid(x @ true_theta)
+    y = (torch.rand(n, generator=generator, dtype=F64) < p).to(F64)
+    return x, y
+
+
+def first_order_errors(
+    objective: Callable, point_loss: Callable, theta_hat: torch.Tensor, epsilons: list[float]
+) -> list[tuple[float, float, float]]:
+    """For each eps: (eps, |actual change|, |actual change - eps * influence|), by refitting."""
+    direction = influence_on_parameters(objective, point_loss, theta_hat)
+    rows = []
+    for eps in epsilons:
+        refit = newton_minimise(lambda t, e=eps: objective(t) + e * point_loss(t), theta_hat)
+        change = refit - theta_hat
+        rows.append((eps, change.norm().item(), (change - eps * direction).norm().item()))
+    return rows
+
+
+def loglog_slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of log(ys) against log(xs)."""
+    lx = torch.log(torch.tensor(xs, dtype=F64))
+    ly = torch.log(torch.tensor(ys, dtype=F64))
+    lx, ly = lx - lx.mean(), ly - ly.mean()
+    return float((lx @ ly) / (lx @ lx))
+
+
+def leave_one_out(
+    x: torch.Tensor, y: torch.Tensor, l2: float, x_test: torch.Tensor, y_test: torch.Tensor
+) -> list[tuple[float, float]]:
+    """For every training point j: (predicted, actual) change of the test loss when j is
+    left out. Leaving j out is eps = -1/N in the objective (1/N) sum L + eps L_j + reg."""
+    n = x.shape[0]
+    objective = objective_fn(x, y, l2)
+    theta_hat = newton_minimise(objective, torch.zeros(x.shape[1], dtype=F64))
+    test_loss = point_loss_fn(x_test, y_test)
+    base = test_loss(theta_hat).item()
+    pairs = []
+    for j in range(n):
+        z = point_loss_fn(x[j], y[j])
+        predicted = -1 / n * influence_on_loss(objective, z, test_loss, theta_hat)
+        keep = torch.arange(n) != j
+        refit = newton_minimise(
+            lambda t, keep=keep: logistic_losses(t, x[keep], y[keep]).sum() / n + 0.5 * l2 * t @ t,
+            theta_hat,
+        )
+        pairs.append((predicted, test_loss(refit).item() - base))
+    return pairs
+
+
+def correlation(pairs: list[tuple[float, float]]) -> float:
+    """Pearson correlation of the two columns of ``pairs``."""
+    a, b = torch.tensor(pairs, dtype=F64).T
+    a, b = a - a.mean(), b - b.mean()
+    return float((a @ b) / (a.norm() * b.norm()))
+
+
+# --8<-- [end:logistic]
+
+
+# --8<-- [start:sympy]
+def sympy_squared_loss_check() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """1-D model, squared loss L(x; t) = (x - t)^2 / 2, where theta_hat is the mean.
+
+    Returns (theta_hat(eps) in closed form, its exact derivative at eps = 0,
+    -H^{-1} grad L at theta_hat); the last two must be equal.
+    """
+    t, eps, z = sp.symbols("theta epsilon z", real=True)
+    n = sp.Symbol("N", integer=True, positive=True)
+    i = sp.Symbol("i", integer=True, positive=True)
+    xs = sp.IndexedBase("x", real=True)
+    mean = sp.Sum(xs[i], (i, 1, n)) / n
+    risk = sp.Sum((xs[i] - t) ** 2 / 2, (i, 1, n)) / n
+    point = (z - t) ** 2 / 2
+    (theta_eps,) = sp.solve(sp.expand(sp.diff(risk + eps * point, t)).doit(), t)
+    exact = sp.simplify(sp.diff(theta_eps, eps).subs(eps, 0))
+    theta_hat = sp.simplify(theta_eps.subs(eps, 0))
+    h = sp.expand(sp.diff(risk, t, 2)).doit()
+    predicted = sp.simplify(-sp.diff(point, t).subs(t, theta_hat) / h)
+    assert sp.simplify(theta_hat - mean) == 0, "theta_hat must be the mean"
+    return sp.simplify(theta_eps), exact, predicted
+
+
+# --8<-- [end:sympy]
+
+
+# %% [markdown]
+# ## The first-order prediction on a logistic regression
+
+# %%
+# --8<-- [start:data]
+L2 = 0.01  # strength of the L2 regulariser
+X, Y = make_data()
+X_TEST, Y_TEST = torch.tensor([0.8, -0.4, 1.0], dtype=F64), torch.tensor(1.0, dtype=F64)
+EPSILONS = [10.0**k for k in (-2, -2.5, -3, -3.5, -4, -4.5, -5)]
+# --8<-- [end:data]
+
+# %%
+if __name__ == "__main__":
+    objective = objective_fn(X, Y, L2)
+    theta_hat = newton_minimise(objective, torch.zeros(X.shape[1], dtype=F64))
+    z = point_loss_fn(X[0], Y[0])
+    direction = influence_on_parameters(objective, z, theta_hat)
+    print("theta_hat =", theta_hat.tolist())
+    print("d theta_hat / d eps for training point 0 =", direction.tolist())
+    rows = first_order_errors(objective, z, theta_hat, EPSILONS)
+    for eps, change, error in rows:
+        print(f"eps = {eps:.1e}: |change| = {change:.3e}, |change - prediction| = {error:.3e}")
+    print("log-log slope of the error:", loglog_slope([r[0] for r in rows], [r[2] for r in rows]))
+    pairs = leave_one_out(X, Y, L2, X_TEST, Y_TEST)
+    print(f"leave-one-out: correlation of predicted and actual = {correlation(pairs):.4f}")
