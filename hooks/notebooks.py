@@ -13,16 +13,25 @@ the code block) and a notebook cell that raises.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from pathlib import Path
 
 import jupytext
+import nbformat.v4.nbbase
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.notebooks")
 INCLUDE = re.compile(r"""--8<--\s+["']([^"':]+)""")
+
+
+def _number_cells_from_zero() -> None:
+    """Give the next notebook's cells the ids cell-0, cell-1, ... instead of random ones,
+    so that two builds of the same commit write identical files."""
+    counter = itertools.count()
+    nbformat.v4.nbbase.random_cell_id = lambda: f"cell-{next(counter)}"
 
 
 def _snippets_dir(config) -> Path:
@@ -41,6 +50,7 @@ def on_files(files: Files, config) -> Files:
             # mkdocs-jupyter's wrapper does not forward cached properties.
             wrapped.abs_src_path = str(path)
             files.append(wrapped)
+        _number_cells_from_zero()
         notebook = jupytext.read(path, fmt="py:percent")
         notebook.metadata["kernelspec"] = {
             "name": "python3",
@@ -117,6 +127,7 @@ def on_pre_page(page, config, files):
     """Make a failing notebook name its snippet, and give the page its .ipynb link."""
     if not getattr(page, "nb_url", None):
         return page
+    _number_cells_from_zero()  # mkdocs-jupyter reads the notebook while rendering this page
     source = page.file.abs_src_path
     stem = Path(source).stem
     page.ipynb_url = f"{stem}.ipynb"

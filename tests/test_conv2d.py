@@ -40,9 +40,13 @@ def torch_conv2d(x, kernel, stride, padding) -> np.ndarray:
 
 
 def test_snippet_holds_the_sheets_data():
-    np.testing.assert_array_equal(conv.X, SHEET_X)
-    np.testing.assert_array_equal(conv.K, SHEET_K)
-    assert set(conv.CASES.values()) == set(SHEET_ANSWERS)
+    np.testing.assert_array_equal(
+        conv.X, SHEET_X, err_msg="snippets/conv2d.py: X is not the sheet's"
+    )
+    np.testing.assert_array_equal(
+        conv.K, SHEET_K, err_msg="snippets/conv2d.py: K is not the sheet's"
+    )
+    assert set(conv.CASES.values()) == set(SHEET_ANSWERS), "snippets/conv2d.py: CASES changed"
 
 
 @pytest.mark.parametrize("case", ["a", "b", "c"])
@@ -50,7 +54,9 @@ def test_sheet_answers(case):
     stride, padding = conv.CASES[case]
     y = conv.conv2d(conv.X, conv.K, stride=stride, padding=padding)
     assert y.dtype == np.float64
-    np.testing.assert_array_equal(y, SHEET_ANSWERS[(stride, padding)])
+    np.testing.assert_array_equal(
+        y, SHEET_ANSWERS[(stride, padding)], err_msg=f"snippets/conv2d.py: case ({case})"
+    )
 
 
 def test_sheet_padded_input():

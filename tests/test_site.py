@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, SNIPPETS, mkdocs_build
+from conftest import ROOT, SNIPPETS, build_env, mkdocs_build
 
 pytestmark = pytest.mark.site
 
@@ -117,10 +119,7 @@ def test_pages_have_math_no_raw_tex_and_no_outside_requests(built_site, path):
 def break_and_build(project: Path, tmp_path: Path, edits: dict[str, tuple[str, str]]) -> str:
     """Apply {file: (old, new)} replacements, build strictly, return the output."""
     for name, (old, new) in edits.items():
-        path = project / name
-        text = path.read_text(encoding="utf-8")
-        assert old in text, f"{old!r} not in {name}: the fault could not be injected"
-        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+        edit(project, name, old, new)
     result = mkdocs_build(project, tmp_path / "broken-site")
     output = result.stdout + result.stderr
     assert result.returncode != 0, "the strict build passed despite the fault:\n" + output
@@ -165,6 +164,43 @@ def test_influence_page_shows_slope_correlation_and_plots(built_site):
     plots = [svg for svg in soup.find_all("svg") if svg.find("g", id="figure_1")]
     assert len(plots) == 2, "expected the eps^2 plot and the leave-one-out scatter plot"
     assert "Cook & Weisberg (1982" in text and "Koh & Liang (2017" in text
+
+
+def edit(project: Path, name: str, old: str, new: str) -> None:
+    path = project / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {name}: the fault could not be injected"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def run_tests(project: Path, *args: str) -> str:
+    """Run pytest in the copy, as `make test` would; return its output (it must fail)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        env=build_env() | {"BUILT_SITE": ""},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, "the tests passed despite the fault:\n" + output
+    return output
+
+
+def test_fault_exercise_data_changed(project_copy):
+    # One kernel entry: the page still agrees with torch, but no longer with the sheet.
+    edit(project_copy, "snippets/conv2d.py", "        [2, 1],\n", "        [2, 2],\n")
+    out = run_tests(project_copy, "tests/test_conv2d.py")
+    assert "snippets/conv2d.py: K is not the sheet's" in out
+    assert "snippets/conv2d.py: case (a)" in out
+
+
+def test_fault_typed_answer_changed(project_copy):
+    edit(project_copy, "tests/test_conv2d.py", "[[3, 3, 1], [2, 2, 3], [5, 3, -1]]",
+         "[[3, 3, 1], [2, 2, 3], [5, 3, -2]]")  # fmt: skip
+    out = run_tests(project_copy, "tests/test_conv2d.py")
+    assert "FAILED tests/test_conv2d.py::test_sheet_answers[a]" in out
 
 
 def test_fault_snippet_raises(project_copy, tmp_path):
@@ -264,3 +300,17 @@ def test_fault_derivation_step_changed(project_copy, tmp_path):
     )
     assert "step 'derivative'" in out
     assert "docs/exercises/mle-exponential.md" in out and "snippets/mle_exponential.py" in out
+
+
+# --- reproducibility: two builds of the same sources are byte-identical ---
+
+
+def test_two_builds_are_byte_identical(built_site, tmp_path):
+    again = tmp_path / "site-again"
+    result = mkdocs_build(ROOT, again)
+    assert result.returncode == 0, result.stdout + result.stderr
+    first = {p.relative_to(built_site): p for p in built_site.rglob("*") if p.is_file()}
+    second = {p.relative_to(again): p for p in again.rglob("*") if p.is_file()}
+    assert sorted(first) == sorted(second)
+    differ = [str(name) for name in first if first[name].read_bytes() != second[name].read_bytes()]
+    assert differ == [], f"files that differ between two builds: {differ}"
