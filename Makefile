@@ -11,7 +11,7 @@ export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1767225600
 
-.PHONY: all venv serve build test lint format lock clean browser
+.PHONY: all venv serve build test lint format lock clean browser bench
 
 all: test
 
@@ -50,6 +50,10 @@ browser:
 	  echo "installing chromium with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+
+# Build-speed benchmark: a table on stdout, the figures in bench.json (see scripts/bench.py).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py
 
 # Re-pin every package after editing pyproject.toml's dependencies.
 lock:

@@ -1,30 +1,46 @@
-"""Publish every snippet as a notebook, and make build failures name their file.
+"""Publish every snippet as an executed notebook, and make build failures name their file.
 
-Each `snippets/<name>.py` is written in jupytext "percent" format, so it is a
-plain script and a notebook at once. This hook adds it to the site as the page
-`notebooks/<name>/` (rendered and executed by mkdocs-jupyter) and adds a
-downloadable `notebooks/<name>/<name>.ipynb` generated from the same file. No
-copy is kept by hand.
+Each `snippets/<name>.py` is written in jupytext "percent" format, so it is a plain
+script and a notebook at once. For each one this hook
 
-It also attaches the file's name to the two kinds of failure that would not
-otherwise name it: a markdown-exec block that raises (the warning names only
-the code block) and a notebook cell that raises.
+1. executes it, cell by cell, in this process (the way `python snippets/<name>.py`
+   runs it, so `__name__ == "__main__"`), recording what each cell prints. A cell that
+   raises stops the build with an error naming the snippet and the cell. Running in
+   this process, rather than starting a Jupyter kernel per notebook, saves a kernel
+   start and a fresh `import torch` for each notebook;
+2. writes the executed notebook to `.cache/notebooks/`, named by a key over everything
+   the outputs depend on: the snippet, requirements.lock (every pinned version), this
+   hook, and the Python version. A later build with the same key reuses it; any change
+   gives a new key, so a stale notebook is never served;
+3. adds it to the site as the page `notebooks/<name>/`, rendered by mkdocs-jupyter, with
+   the downloads `notebooks/<name>/<name>.ipynb` (executed) and `<name>.py`.
+
+It also prefixes markdown-exec's failure warnings with the page and the snippets it
+includes: markdown-exec itself names only the code block.
 """
 
 from __future__ import annotations
 
+import builtins
+import codeop
+import hashlib
+import io
 import itertools
 import logging
 import re
+import sys
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import jupytext
+import nbformat
 import nbformat.v4.nbbase
-from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.notebooks")
 INCLUDE = re.compile(r"""--8<--\s+["']([^"':]+)""")
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
 def _number_cells_from_zero() -> None:
@@ -34,33 +50,106 @@ def _number_cells_from_zero() -> None:
     nbformat.v4.nbbase.random_cell_id = lambda: f"cell-{next(counter)}"
 
 
-def _snippets_dir(config) -> Path:
-    return Path(config.config_file_path).parent / "snippets"
+def project_root(config) -> Path:
+    return Path(config.config_file_path).parent
 
 
 def snippet_paths(config) -> list[Path]:
-    return sorted(p for p in _snippets_dir(config).glob("*.py") if not p.name.startswith("_"))
+    snippets = project_root(config) / "snippets"
+    return sorted(p for p in snippets.glob("*.py") if not p.name.startswith("_"))
+
+
+def cache_key(snippet: Path, root: Path) -> str:
+    """Everything an executed notebook depends on, hashed."""
+    digest = hashlib.sha256()
+    for part in (snippet, root / "requirements.lock", Path(__file__)):
+        digest.update(part.read_bytes())
+    digest.update(sys.version.encode())
+    return digest.hexdigest()[:16]
+
+
+def execute(snippet: Path) -> tuple[nbformat.NotebookNode, str | None]:
+    """Run the snippet's cells in order in a fresh namespace; record their output.
+
+    Returns the notebook and, if a cell raised, an error message naming the snippet
+    and the cell (that cell then shows the traceback, and later cells do not run).
+    """
+    _number_cells_from_zero()
+    notebook = jupytext.read(snippet, fmt="py:percent")
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    compiler = codeop.Compile()  # keeps `from __future__` imports across cells, as IPython does
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    count = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        count += 1
+        cell.execution_count = count
+        out, err = io.StringIO(), io.StringIO()
+        failure = None
+        try:
+            with redirect_stdout(out), redirect_stderr(err):
+                where = f"snippets/{snippet.name}, cell {count}"
+                exec(compiler(cell.source, where, "exec"), namespace)
+        except Exception as error:
+            failure = error
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name=name, text=stream.getvalue())
+            for name, stream in (("stdout", out), ("stderr", err))
+            if stream.getvalue()
+        ]
+        if failure is not None:
+            trace = traceback.format_exception(failure, limit=-8)
+            cell.outputs.append(
+                nbformat.v4.new_output(
+                    "error", ename=type(failure).__name__, evalue=str(failure), traceback=trace
+                )
+            )
+            message = f"notebook from snippets/{snippet.name} failed in cell {count}:\n"
+            return notebook, message + "".join(trace)
+    return notebook, None
+
+
+def executed_notebook(snippet: Path, root: Path) -> Path:
+    """The executed notebook for ``snippet``, from the cache or freshly run.
+
+    A notebook whose cell raised is logged as an error (which stops a strict build),
+    shown with its traceback, and never cached.
+    """
+    key = cache_key(snippet, root)
+    folder = root / ".cache" / "notebooks"
+    path = folder / f"{snippet.stem}-{key}.ipynb"
+    if path.exists():
+        return path
+    notebook, failure = execute(snippet)
+    notebook.metadata["site_cache_key"] = key  # so mkdocs-jupyter's own cache keys on it too
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{snippet.stem}-*.ipynb"):
+        old.unlink()
+    if failure:
+        log.error(failure)
+        path = folder / f"{snippet.stem}-failed.ipynb"
+    path.write_text(nbformat.writes(notebook) + "\n", encoding="utf-8")
+    return path
 
 
 def on_files(files: Files, config) -> Files:
     jupyter = config.plugins["mkdocs-jupyter"]
-    for path in snippet_paths(config):
-        page = File.generated(config, f"notebooks/{path.name}", abs_src_path=str(path))
+    root = project_root(config)
+    for snippet in snippet_paths(config):
+        notebook = str(executed_notebook(snippet, root))
+        page = File.generated(config, f"notebooks/{snippet.name}", abs_src_path=notebook)
         for wrapped in jupyter.on_files(Files([page]), config=config):
             # mkdocs-jupyter's wrapper does not forward cached properties.
-            wrapped.abs_src_path = str(path)
+            wrapped.abs_src_path = notebook
             files.append(wrapped)
-        _number_cells_from_zero()
-        notebook = jupytext.read(path, fmt="py:percent")
-        notebook.metadata["kernelspec"] = {
-            "name": "python3",
-            "display_name": "Python 3",
-            "language": "python",
-        }
-        notebook.metadata.pop("jupytext", None)
-        content = jupytext.writes(notebook, fmt="ipynb")
+        stem = snippet.stem
         files.append(
-            File.generated(config, f"notebooks/{path.stem}/{path.stem}.ipynb", content=content)
+            File.generated(config, f"notebooks/{stem}/{stem}.ipynb", abs_src_path=notebook)
+        )
+        files.append(
+            File.generated(config, f"notebooks/{stem}/{snippet.name}", content=snippet.read_bytes())
         )
     return files
 
@@ -124,23 +213,9 @@ def on_page_content(html_text: str, page, config, files) -> str:
 
 
 def on_pre_page(page, config, files):
-    """Make a failing notebook name its snippet, and give the page its .ipynb link."""
-    if not getattr(page, "nb_url", None):
-        return page
-    _number_cells_from_zero()  # mkdocs-jupyter reads the notebook while rendering this page
-    source = page.file.abs_src_path
-    stem = Path(source).stem
-    page.ipynb_url = f"{stem}.ipynb"
-    page.py_url = f"{stem}.py"
-    render = page.render
-
-    def render_naming_the_source(*args, **kwargs):
-        try:
-            return render(*args, **kwargs)
-        except Exception as error:  # nbclient.CellExecutionError and friends
-            raise PluginError(
-                f"notebook from snippets/{Path(source).name} failed:\n{error}"
-            ) from error
-
-    page.render = render_naming_the_source
+    """Give a notebook page the links of its downloads."""
+    if getattr(page, "nb_url", None):
+        stem = Path(page.file.src_uri).stem
+        page.ipynb_url = f"{stem}.ipynb"
+        page.py_url = f"{stem}.py"
     return page
