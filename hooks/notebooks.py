@@ -209,7 +209,60 @@ def on_page_content(html_text: str, page, config, files) -> str:
             html_text,
             flags=re.DOTALL,
         )
+        html_text = _prune_page_styles(html_text)
     return html_text
+
+
+CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
+BRACE = re.compile(r"[{}]")
+COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+def prune_css(css: str, used: set[str]) -> str:
+    """Keep only the CSS rules whose selectors can match: every class they name is used.
+
+    nbconvert inlines ~570 KB of JupyterLab CSS into each notebook page; a rendered
+    notebook uses a small part of it. Selectors with parentheses are kept whole;
+    @media and @supports blocks are pruned inside; other at-rules are kept.
+    """
+    return _prune(COMMENT.sub("", css), used)
+
+
+def _prune(css: str, used: set[str]) -> str:
+    out, i = [], 0
+    while (start := css.find("{", i)) >= 0:
+        prelude = css[i:start].rsplit(";", 1)[-1].strip()  # drop statements like @charset
+        depth, end = 1, start + 1
+        while depth:
+            brace = BRACE.search(css, end)
+            if brace is None:  # unbalanced: keep the rest as it is
+                return "".join(out) + css[i:]
+            depth += 1 if brace.group() == "{" else -1
+            end = brace.end()
+        body = css[start + 1 : end - 1]
+        if prelude.startswith(("@media", "@supports")):
+            inner = _prune(body, used)
+            if inner:
+                out.append(f"{prelude}{{{inner}}}")
+        elif prelude.startswith("@"):
+            out.append(f"{prelude}{{{body}}}")
+        else:
+            selectors = [prelude] if "(" in prelude else prelude.split(",")
+            kept = [sel for sel in selectors if set(CLASS.findall(sel)) <= used]
+            if kept:
+                out.append(",".join(kept) + "{" + body + "}")
+        i = end
+    return "".join(out)
+
+
+def _prune_page_styles(html_text: str) -> str:
+    used = {c for attr in re.findall(r'class="([^"]*)"', html_text) for c in attr.split()}
+    used |= {"md-typeset", "md-content", "highlight"}  # added around the content by the theme
+
+    def prune(match: re.Match) -> str:
+        return match.group(1) + prune_css(match.group(2), used) + match.group(3)
+
+    return re.sub(r"(<style[^>]*>)(.*?)(</style>)", prune, html_text, flags=re.DOTALL)
 
 
 def on_pre_page(page, config, files):
