@@ -314,3 +314,43 @@ def test_two_builds_are_byte_identical(built_site, tmp_path):
     assert sorted(first) == sorted(second)
     differ = [str(name) for name in first if first[name].read_bytes() != second[name].read_bytes()]
     assert differ == [], f"files that differ between two builds: {differ}"
+
+
+# --- caches: a changed snippet or pinned version is never served from the cache ---
+
+
+def cache_entries(project: Path) -> set[str]:
+    return {p.name for p in (project / ".cache").rglob("*") if p.is_file()}
+
+
+def test_caches_are_invalidated_by_snippet_and_version_changes(project_copy, tmp_path):
+    site = tmp_path / "site"
+    first = mkdocs_build(project_copy, site)
+    assert first.returncode == 0, first.stdout + first.stderr
+    filled = cache_entries(project_copy)
+    assert any(n.startswith("mle_exponential-") for n in filled) and len(filled) > 8
+
+    # A warm rebuild with nothing changed reuses every entry.
+    assert mkdocs_build(project_copy, site).returncode == 0
+    assert cache_entries(project_copy) == filled
+
+    # Change the exercise data in a snippet: its page and notebook must show the new value.
+    edit(project_copy, "snippets/mle_exponential.py", "TRUE_RATE = 2.5", "TRUE_RATE = 3.0")
+    second = mkdocs_build(project_copy, site)
+    assert second.returncode == 0, second.stdout + second.stderr
+    text = page(site, "exercises/mle-exponential/index.html").get_text(" ")
+    assert "True rate λ = 3.0" in text and "True rate λ = 2.5" not in text
+    notebook = json.loads((site / "notebooks/mle_exponential/mle_exponential.ipynb").read_text())
+    sources = "".join("".join(c["source"]) for c in notebook["cells"])
+    assert "TRUE_RATE = 3.0" in sources
+    assert (site / "notebooks/mle_exponential/index.html").read_text().count("TRUE_RATE = 3.0")
+    after_snippet = cache_entries(project_copy)
+    assert after_snippet != filled
+
+    # Change a pinned version: no cached page or notebook may be reused.
+    edit(project_copy, "requirements.lock", "sympy==1.14.0", "sympy==1.14.0  # re-pinned")
+    third = mkdocs_build(project_copy, site)
+    assert third.returncode == 0, third.stdout + third.stderr
+    after_pin = cache_entries(project_copy)
+    pages_and_notebooks = {n for n in after_pin if not n.startswith("cache")}
+    assert pages_and_notebooks and not (pages_and_notebooks & after_snippet)
