@@ -76,8 +76,9 @@ def bench_builds(site: Path) -> dict:
     config = floor_config()
     try:
         floors = median_runs(
-            lambda: run([PY, "-m", "mkdocs", "build", "-q", "-f", str(config), "-d",
-                         str(site) + "-floor"])  # fmt: skip
+            lambda: run(
+                [PY, "-m", "mkdocs", "build", "-q", "-f", str(config), "-d", str(site) + "-floor"]
+            )  # fmt: skip
         )
     finally:
         config.unlink()
