@@ -38,6 +38,13 @@ def load_snippet(name: str):
     return module
 
 
+def run_snippet(name: str) -> str:
+    """Run `python snippets/<name>.py` as a reader would; return what it prints."""
+    return subprocess.run(
+        [sys.executable, str(SNIPPETS / f"{name}.py")], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def build_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("NO_MKDOCS_2_WARNING", "1")

@@ -135,15 +135,17 @@ class Visit:
             self.outside.append(url)
             route.abort()
 
-    def close(self):
+    def __enter__(self) -> Visit:
+        return self
+
+    def __exit__(self, *exc) -> None:
         self.context.close()
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_page_in_a_real_browser(browser, server, name):
-    visit = Visit(browser, server + url_path(name))
-    page = visit.page
-    try:
+    with Visit(browser, server + url_path(name)) as visit:
+        page = visit.page
         assert visit.console_errors == [], visit.console_errors
         assert visit.page_errors == [], visit.page_errors
         assert visit.outside == [], f"requests to other hosts: {visit.outside}"
@@ -173,14 +175,11 @@ def test_page_in_a_real_browser(browser, server, name):
 
         SCREENSHOTS.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
-    finally:
-        visit.close()
 
 
 def test_search_finds_vgg(browser, server):
-    visit = Visit(browser, server + "/")
-    page = visit.page
-    try:
+    with Visit(browser, server + "/") as visit:
+        page = visit.page
         search = page.locator("input.md-search__input")
         search.click()
         search.press_sequentially("VGG", delay=50)  # typed, as a reader would
@@ -191,14 +190,11 @@ def test_search_finds_vgg(browser, server):
         page.wait_for_url("**/vgg11-parameters/**", timeout=15_000)
         assert "VGG11" in page.inner_text("h1")
         assert visit.outside == [] and visit.page_errors == []
-    finally:
-        visit.close()
 
 
 def test_palette_toggle_switches_light_and_dark(browser, server):
-    visit = Visit(browser, server + "/exercises/convolution/")
-    page = visit.page
-    try:
+    with Visit(browser, server + "/exercises/convolution/") as visit:
+        page = visit.page
         scheme = lambda: page.get_attribute("body", "data-md-color-scheme")  # noqa: E731
         first = scheme()
         page.locator("label.md-header__button[for^='__palette']:visible").first.click()
@@ -208,5 +204,3 @@ def test_palette_toggle_switches_light_and_dark(browser, server):
         page.locator("label.md-header__button[for^='__palette']:visible").first.click()
         page.wait_for_timeout(200)
         assert scheme() == first
-    finally:
-        visit.close()

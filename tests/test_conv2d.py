@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import SNIPPETS, load_snippet
+from conftest import load_snippet, run_snippet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,9 +75,7 @@ def test_to_latex_and_patch_table():
 
 
 def test_running_the_file_prints_the_answers():
-    out = subprocess.run(
-        [sys.executable, str(SNIPPETS / "conv2d.py")], capture_output=True, text=True, check=True
-    ).stdout
+    out = run_snippet("conv2d")
     assert "(a) stride=1, padding=0" in out and "(c) stride=2, padding=1" in out
     assert "[[ 3.  3.  1.]" in out
 

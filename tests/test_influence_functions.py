@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import sympy as sp
 import torch
-from conftest import SNIPPETS, load_snippet
+from conftest import load_snippet, run_snippet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,12 +98,7 @@ def test_loglog_slope_and_correlation_helpers():
 
 
 def test_running_the_file_prints_the_results():
-    out = subprocess.run(
-        [sys.executable, str(SNIPPETS / "influence_functions.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_snippet("influence_functions")
     assert "log-log slope of the error: 1.9" in out and "leave-one-out: correlation" in out
 
 

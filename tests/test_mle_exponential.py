@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import sympy as sp
 import torch
-from conftest import SNIPPETS, load_snippet
+from conftest import load_snippet, run_snippet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,12 +108,7 @@ def test_simulation_is_seeded_and_converges():
 
 
 def test_running_the_file_prints_the_results():
-    out = subprocess.run(
-        [sys.executable, str(SNIPPETS / "mle_exponential.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_snippet("mle_exponential")
     assert "every step of the derivation agrees with SymPy" in out
     assert "N =  100000" in out
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 import torch
-from conftest import SNIPPETS, load_snippet
+from conftest import load_snippet, run_snippet
 from torch import nn
 
 vgg = load_snippet("vgg11_parameters")
@@ -119,10 +116,5 @@ def test_other_bad_inputs():
 
 
 def test_running_the_file_prints_the_total():
-    out = subprocess.run(
-        [sys.executable, str(SNIPPETS / "vgg11_parameters.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = run_snippet("vgg11_parameters")
     assert "total: 132,863,336" in out and "classifier.0" in out
