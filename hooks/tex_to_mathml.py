@@ -20,6 +20,7 @@ import html
 import logging
 import os
 import re
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -42,7 +43,16 @@ _cache: dict[tuple[str, bool], tuple[str | None, str]] = {}
 
 
 def _katex() -> str:
-    path = str(_get_pkg_bin_path())
+    """The KaTeX binary the markdown-katex wheel ships, or a `katex` on PATH elsewhere."""
+    try:
+        path = str(_get_pkg_bin_path())
+    except NotImplementedError:  # no bundled binary for this platform
+        found = shutil.which("katex")
+        if found is None:
+            raise RuntimeError(
+                "no KaTeX binary: npm install -g katex, and put it on PATH"
+            ) from None
+        return found
     if not os.access(path, os.X_OK):
         os.chmod(path, 0o755)
     return path
