@@ -16,14 +16,20 @@ What fails the build (under `mkdocs build --strict`, where errors count):
 
 from __future__ import annotations
 
+import hashlib
 import html
+import importlib.util
+import io
 import logging
 import os
 import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from markdown_katex.wrapper import _get_pkg_bin_path
 
 log = logging.getLogger("mkdocs.hooks.tex_to_mathml")
@@ -40,6 +46,10 @@ CODE = re.compile(
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")
 
 _cache: dict[tuple[str, bool], tuple[str | None, str]] = {}
+_chars: set[str] = set()  # every character the site's math uses, for the font subset
+# Always in the font: delimiters and big operators, whose stretched forms need it most.
+BASE_CHARS = "()[]{}|‖⌊⌋⌈⌉∑∏∫√=+−<>≤≥"
+FONT_URL = "assets/fonts/stix-two-math-subset.woff"
 
 
 def _katex() -> str:
@@ -144,6 +154,7 @@ def on_page_content(html_text: str, page, config, files) -> str:
         if mathml is None:
             log.error("%s: cannot render TeX %r: %s", page.file.src_uri, tex, error)
             return '<span class="math-error">[math error: see the build log]</span>'
+        _chars.update(html.unescape(TAGS.sub("", mathml)))
         if display:
             return f'<div class="math-display">{mathml}</div>'
         return mathml
@@ -173,3 +184,43 @@ def check_no_raw_tex(html_text: str, where: str) -> None:
     if match:
         context = text[max(0, match.start() - 40) : match.end() + 40].replace("\n", " ")
         log.error("%s: raw TeX left in the page text: ...%s...", where, context)
+
+
+# --- a math font, served with the site ---------------------------------------------
+# Browsers lay out MathML with a font that has an OpenType MATH table (for stretchy
+# brackets, big operators, fractions). Many systems have one, many Linux desktops do
+# not. The site serves STIX Two Math (SIL Open Font License), which the ziamath wheel
+# ships, cut down to the characters its pages use: about 40 KB instead of 1.5 MB.
+
+
+def on_config(config):
+    _chars.clear()
+    return config
+
+
+def on_post_build(config) -> None:
+    source = Path(importlib.util.find_spec("ziamath").origin).parent / "fonts"
+    font_path = source / "STIXTwoMath-Regular.ttf"
+    chars = "".join(sorted(set(BASE_CHARS) | {c for c in _chars if not c.isspace()}))
+    # Keyed on the font, the characters and this file (which sets the subsetting options).
+    key = font_path.read_bytes() + chars.encode() + Path(__file__).read_bytes()
+    key = hashlib.sha256(key).hexdigest()[:16]
+    cached = Path(config.config_file_path).parent / ".cache" / "fonts" / f"{key}.woff"
+    if not cached.exists():
+        options = subset.Options()
+        options.layout_features = ["*"]
+        options.hinting = False  # browsers rasterise MathML text well without hints
+        options.flavor = "woff"
+        font = TTFont(font_path, recalcTimestamp=False)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(c) for c in chars])
+        subsetter.subset(font)
+        buffer = io.BytesIO()
+        font.save(buffer)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for old in cached.parent.glob("*.woff"):
+            old.unlink()
+        cached.write_bytes(buffer.getvalue())
+    target = Path(config.site_dir) / FONT_URL
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(cached.read_bytes())

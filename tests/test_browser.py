@@ -85,6 +85,14 @@ PROSE_TEXT = """() => {
 }"""
 
 
+# The site's own math font (a subset of STIX Two Math, served from 127.0.0.1) is in use.
+MATH_FONT_LOADED = """async () => {
+  await document.fonts.ready;
+  return [...document.fonts].some(
+    f => f.family.includes("STIX Two Math subset") && f.status === "loaded");
+}"""
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -155,6 +163,7 @@ def test_page_in_a_real_browser(browser, server, name):
             assert raw not in text, f"raw TeX {raw!r} visible on {name}"
         if has_math(name):
             assert page.locator("article math").count() > 0, f"no rendered math on {name}"
+            assert page.evaluate(MATH_FONT_LOADED), f"the math font did not load on {name}"
 
         if name.startswith("notebooks/"):  # nbconvert's own copy buttons, one per cell
             cells = page.locator("article .jp-CodeCell[id]").count()
