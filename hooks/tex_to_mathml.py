@@ -202,8 +202,10 @@ def on_post_build(config) -> None:
     source = Path(importlib.util.find_spec("ziamath").origin).parent / "fonts"
     font_path = source / "STIXTwoMath-Regular.ttf"
     chars = "".join(sorted(set(BASE_CHARS) | {c for c in _chars if not c.isspace()}))
-    # Keyed on the font, the characters and this file (which sets the subsetting options).
-    key = font_path.read_bytes() + chars.encode() + Path(__file__).read_bytes()
+    # Keyed on the font, the characters, this file (which sets the subsetting options)
+    # and the pinned versions (fontTools does the subsetting).
+    lock = Path(config.config_file_path).parent / "requirements.lock"
+    key = font_path.read_bytes() + chars.encode() + Path(__file__).read_bytes() + lock.read_bytes()
     key = hashlib.sha256(key).hexdigest()[:16]
     cached = Path(config.config_file_path).parent / ".cache" / "fonts" / f"{key}.woff"
     if not cached.exists():
