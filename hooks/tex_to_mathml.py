@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -47,6 +48,7 @@ RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")
 
 _cache: dict[tuple[str, bool], tuple[str | None, str]] = {}
 _chars: set[str] = set()  # every character the site's math uses, for the font subset
+_pages: list = []  # the pages of this build that have math
 # Always in the font: delimiters and big operators, whose stretched forms need it most.
 BASE_CHARS = "()[]{}|‖⌊⌋⌈⌉∑∏∫√=+−<>≤≥"
 FONT_URL = "assets/fonts/stix-two-math-subset.woff"
@@ -143,26 +145,38 @@ def _split(raw: str) -> tuple[str, bool]:
 
 
 def on_page_content(html_text: str, page, config, files) -> str:
-    found = [_split(m.group("tex")) for m in MATH.finditer(html_text)]
-    todo = sorted({item for item in found if item not in _cache})
-    for item, result in zip(todo, _render_many(todo), strict=True):
-        _cache[item] = result
-
-    def replace(match: re.Match) -> str:
-        tex, display = _split(match.group("tex"))
-        mathml, error = _cache[(tex, display)]
-        if mathml is None:
-            log.error("%s: cannot render TeX %r: %s", page.file.src_uri, tex, error)
-            return '<span class="math-error">[math error: see the build log]</span>'
-        _chars.update(html.unescape(TAGS.sub("", mathml)))
-        if display:
-            return f'<div class="math-display">{mathml}</div>'
-        return mathml
-
-    html_text = MATH.sub(replace, html_text)
-    check_no_raw_tex(html_text, page.file.src_uri)
+    """Note the page's formulas; they are rendered for the whole site at once in on_env."""
+    if MATH.search(html_text):
+        _pages.append(page)
     check_headings(page.toc, page.file.src_uri)
     return html_text
+
+
+def on_env(env, config, files):
+    """Render every formula of the site with one KaTeX process, then check every page."""
+    found = {_split(m.group("tex")) for page in _pages for m in MATH.finditer(page.content)}
+    todo = sorted(found - _cache.keys())
+    for item, result in zip(todo, _render_many(todo), strict=True):
+        _cache[item] = result
+    for page in _pages:
+        page.content = MATH.sub(lambda match, page=page: _replace(match, page), page.content)
+    for file in files.documentation_pages():
+        if file.page is not None and file.page.content is not None:
+            check_no_raw_tex(file.page.content, file.page.file.src_uri)
+    _start_font_subset(config)
+    return env
+
+
+def _replace(match: re.Match, page) -> str:
+    tex, display = _split(match.group("tex"))
+    mathml, error = _cache[(tex, display)]
+    if mathml is None:
+        log.error("%s: cannot render TeX %r: %s", page.file.src_uri, tex, error)
+        return '<span class="math-error">[math error: see the build log]</span>'
+    _chars.update(html.unescape(TAGS.sub("", mathml)))
+    if display:
+        return f'<div class="math-display">{mathml}</div>'
+    return mathml
 
 
 def check_headings(toc, where: str) -> None:
@@ -193,14 +207,20 @@ def check_no_raw_tex(html_text: str, where: str) -> None:
 # ships, cut down to the characters its pages use: about 40 KB instead of 1.5 MB.
 
 
+_font_job: dict = {}
+
+
 def on_config(config):
     _chars.clear()
+    _pages.clear()
+    _font_job.clear()
     return config
 
 
-def on_post_build(config) -> None:
-    source = Path(importlib.util.find_spec("ziamath").origin).parent / "fonts"
-    font_path = source / "STIXTwoMath-Regular.ttf"
+def _start_font_subset(config) -> None:
+    """Subset the font in a second process, while this one writes the pages."""
+    font_path = Path(importlib.util.find_spec("ziamath").origin).parent / "fonts"
+    font_path = font_path / "STIXTwoMath-Regular.ttf"
     chars = "".join(sorted(set(BASE_CHARS) | {c for c in _chars if not c.isspace()}))
     # Keyed on the font, the characters, this file (which sets the subsetting options)
     # and the pinned versions (fontTools does the subsetting).
@@ -208,21 +228,42 @@ def on_post_build(config) -> None:
     key = font_path.read_bytes() + chars.encode() + Path(__file__).read_bytes() + lock.read_bytes()
     key = hashlib.sha256(key).hexdigest()[:16]
     cached = Path(config.config_file_path).parent / ".cache" / "fonts" / f"{key}.woff"
+    _font_job["cached"] = cached
     if not cached.exists():
-        options = subset.Options()
-        options.layout_features = ["*"]
-        options.hinting = False  # browsers rasterise MathML text well without hints
-        options.flavor = "woff"
-        font = TTFont(font_path, recalcTimestamp=False)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(unicodes=[ord(c) for c in chars])
-        subsetter.subset(font)
-        buffer = io.BytesIO()
-        font.save(buffer)
         cached.parent.mkdir(parents=True, exist_ok=True)
         for old in cached.parent.glob("*.woff"):
             old.unlink()
-        cached.write_bytes(buffer.getvalue())
+        _font_job["process"] = subprocess.Popen(
+            [sys.executable, __file__, str(font_path), chars, str(cached)],
+            stderr=subprocess.PIPE,
+        )
+
+
+def subset_font(font_path: str, chars: str, out: str) -> None:
+    options = subset.Options()
+    options.layout_features = ["ssty", "flac", "dtls"]  # the ones MathML layout uses
+    options.hinting = False  # browsers rasterise MathML text well without hints
+    options.flavor = "woff"
+    font = TTFont(font_path, recalcTimestamp=False)
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in chars])
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    Path(out).write_bytes(buffer.getvalue())
+
+
+def on_post_build(config) -> None:
+    process = _font_job.get("process")
+    if process is not None:
+        _, stderr = process.communicate(timeout=300)
+        if process.returncode != 0:
+            log.error("subsetting the math font failed:\n%s", stderr.decode(errors="replace"))
+            return
     target = Path(config.site_dir) / FONT_URL
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(cached.read_bytes())
+    target.write_bytes(_font_job["cached"].read_bytes())
+
+
+if __name__ == "__main__":  # the font-subsetting process started by _start_font_subset
+    subset_font(*sys.argv[1:4])

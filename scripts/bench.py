@@ -32,6 +32,7 @@ PY = sys.executable
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 IMPORTS = "import torch, torchvision, sympy, numpy, matplotlib"
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONHASHSEED="0")
+FONT_URL = re.compile(r"""url\(\s*['"]?([^'")]+\.(?:woff2?|ttf|otf))['"]?\s*\)""")
 GOALS = {"ratio": 1.5, "rebuild": 1.0, "memory": 1.2, "weight_kb": 250}
 
 
@@ -152,8 +153,8 @@ def page_weights(site: Path) -> dict:
             if path.is_file():
                 files.append(path)
                 if path.suffix == ".css":  # fonts referenced by the CSS
-                    for font in re.findall(r"url\(([^)]+\.(?:woff2?|ttf))\)", path.read_text()):
-                        font_path = (path.parent / font.strip("'\"")).resolve()
+                    for font in re.findall(FONT_URL, path.read_text()):
+                        font_path = (path.parent / font).resolve()
                         if font_path.is_file():
                             files.append(font_path)
         raw = sum(p.stat().st_size for p in files)
