@@ -27,6 +27,7 @@ import hashlib
 import io
 import itertools
 import logging
+import os
 import re
 import sys
 import traceback
@@ -119,6 +120,12 @@ def executed_notebook(snippet: Path, root: Path) -> Path:
     """
     key = cache_key(snippet, root)
     folder = root / ".cache" / "notebooks"
+    if os.environ.get("SITE_EXECUTE") == "0":  # execution off (scripts/bench.py's floor)
+        _number_cells_from_zero()
+        path = folder / f"{snippet.stem}-unexecuted.ipynb"
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(jupytext.writes(jupytext.read(snippet), fmt="ipynb"), encoding="utf-8")
+        return path
     path = folder / f"{snippet.stem}-{key}.ipynb"
     if path.exists():
         return path

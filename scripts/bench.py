@@ -3,8 +3,8 @@
 Figures (median of REPS runs each):
   T_build    clean `mkdocs build --strict`, everything executed, caches emptied first
   T_floor    the same pages built by plain Material with execution off (no markdown-exec,
-             notebooks not executed), plus `python -c "import torch, torchvision, sympy,
-             numpy, matplotlib"`
+             notebooks rendered but not executed: SITE_EXECUTE=0), caches emptied as for
+             T_build, plus `python -c "import torch, torchvision, sympy, numpy, matplotlib"`
   T_rebuild  in-process, as `mkdocs serve` does it: after a prose-only edit to one page,
              the time until the site (and so that page) is written again
   memory     peak RSS of the clean build / peak RSS of the bare imports
@@ -36,10 +36,10 @@ FONT_URL = re.compile(r"""url\(\s*['"]?([^'")]+\.(?:woff2?|ttf|otf))['"]?\s*\)""
 GOALS = {"ratio": 1.5, "rebuild": 1.0, "memory": 1.2, "weight_kb": 250}
 
 
-def run(cmd: list[str], cwd: Path = ROOT) -> tuple[float, float]:
+def run(cmd: list[str], cwd: Path = ROOT, env: dict | None = None) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak RSS in MiB of it and its waited children)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=ENV | (env or {}), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)  # fmt: skip
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
@@ -75,12 +75,14 @@ def bench_builds(site: Path) -> dict:
 
     builds = median_runs(build)
     config = floor_config()
+
+    def floor():
+        clean_caches()
+        cmd = [PY, "-m", "mkdocs", "build", "-q", "-f", str(config), "-d", f"{site}-floor"]
+        return run(cmd, env={"SITE_EXECUTE": "0"})
+
     try:
-        floors = median_runs(
-            lambda: run(
-                [PY, "-m", "mkdocs", "build", "-q", "-f", str(config), "-d", str(site) + "-floor"]
-            )  # fmt: skip
-        )
+        floors = median_runs(floor)
     finally:
         config.unlink()
         shutil.rmtree(str(site) + "-floor", ignore_errors=True)
