@@ -59,9 +59,11 @@ bench: $(STAMP)
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet . ".[test]"
-	{ sed -n '1,2p' requirements.lock; .lock-venv/bin/pip freeze --all --exclude-editable \
-	  | grep -v -E '^(pip|exercise-sheet-site)[= ]' | sort -f; } > requirements.lock.new
+	$(PYTHON) -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["test"]))' > .lock-venv/wanted.txt
+	.lock-venv/bin/python -m pip install --quiet -r .lock-venv/wanted.txt
+	{ sed -n '1,2p' requirements.lock; .lock-venv/bin/pip freeze --all | grep -v -E '^pip==' \
+	  | sort -f; } > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 	rm -rf .lock-venv
 
