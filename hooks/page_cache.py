@@ -31,6 +31,7 @@ from pathlib import Path
 from mkdocs.structure.toc import get_toc
 
 _used: set[Path] = set()
+_site_digest: list = []  # the build-wide part of the key, computed once per build
 
 
 class _Counter(logging.Handler):
@@ -72,13 +73,16 @@ def on_config(config):
     if _warnings not in logger.handlers:
         logger.addHandler(_warnings)
     _used.clear()
+    _site_digest.clear()
     return config
 
 
 def on_pre_page(page, config, files):
     if os.environ.get("SITE_PAGE_CACHE") == "0" or getattr(page, "nb_url", None):
         return page
-    digest = _site_key(config, files)
+    if not _site_digest:
+        _site_digest.append(_site_key(config, files))
+    digest = _site_digest[0].copy()
     digest.update(page.file.src_uri.encode() + b"\0" + page.file.content_bytes)
     path = _folder(config) / f"{digest.hexdigest()}.json"
     _used.add(path)

@@ -116,10 +116,9 @@ def test_pages_have_math_no_raw_tex_and_no_outside_requests(built_site, path):
 # --- fault injection: each test breaks one thing in a copy and runs the real build ---
 
 
-def break_and_build(project: Path, tmp_path: Path, edits: dict[str, tuple[str, str]]) -> str:
-    """Apply {file: (old, new)} replacements, build strictly, return the output."""
-    for name, (old, new) in edits.items():
-        edit(project, name, old, new)
+def break_and_build(project: Path, tmp_path: Path, name: str, old: str, new: str) -> str:
+    """Replace ``old`` by ``new`` in one file, build strictly, return the (failing) output."""
+    edit(project, name, old, new)
     result = mkdocs_build(project, tmp_path / "broken-site")
     output = result.stdout + result.stderr
     assert result.returncode != 0, "the strict build passed despite the fault:\n" + output
@@ -207,12 +206,9 @@ def test_fault_snippet_raises(project_copy, tmp_path):
     out = break_and_build(
         project_copy,
         tmp_path,
-        {
-            "snippets/conv2d.py": (
-                "    padded = np.pad(x, padding,",
-                "    raise RuntimeError('injected fault')\n    padded = np.pad(x, padding,",
-            ),
-        },
+        "snippets/conv2d.py",
+        "    padded = np.pad(x, padding,",
+        "    raise RuntimeError('injected fault')\n    padded = np.pad(x, padding,",
     )
     assert "injected fault" in out
     assert "docs/exercises/convolution.md" in out and "snippets/conv2d.py" in out
@@ -222,12 +218,9 @@ def test_fault_include_missing(project_copy, tmp_path):
     out = break_and_build(
         project_copy,
         tmp_path,
-        {
-            "docs/exercises/convolution.md": (
-                '--8<-- "conv2d.py:conv2d"',
-                '--8<-- "gone.py:conv2d"',
-            ),
-        },
+        "docs/exercises/convolution.md",
+        '--8<-- "conv2d.py:conv2d"',
+        '--8<-- "gone.py:conv2d"',
     )
     assert "gone.py" in out and "exercises/convolution.md" in out
 
@@ -236,20 +229,16 @@ def test_fault_internal_link_broken(project_copy, tmp_path):
     out = break_and_build(
         project_copy,
         tmp_path,
-        {
-            "docs/index.md": ("(exercises/convolution.md)", "(exercises/convolutoin.md)"),
-        },
+        "docs/index.md",
+        "(exercises/convolution.md)",
+        "(exercises/convolutoin.md)",
     )
     assert "convolutoin.md" in out and "index.md" in out
 
 
 def test_fault_anchor_broken(project_copy, tmp_path):
     out = break_and_build(
-        project_copy,
-        tmp_path,
-        {
-            "docs/exercises/convolution.md": ("(#copy-this)", "(#copy-that)"),
-        },
+        project_copy, tmp_path, "docs/exercises/convolution.md", "(#copy-this)", "(#copy-that)"
     )
     assert "copy-that" in out and "exercises/convolution.md" in out
 
@@ -258,12 +247,9 @@ def test_fault_notebook_cell_raises(project_copy, tmp_path):
     out = break_and_build(
         project_copy,
         tmp_path,
-        {
-            "snippets/conv2d.py": (
-                'if __name__ == "__main__":\n',
-                'if __name__ == "__main__":\n    raise RuntimeError("cell fault")\n',
-            ),
-        },
+        "snippets/conv2d.py",
+        'if __name__ == "__main__":\n',
+        'if __name__ == "__main__":\n    raise RuntimeError("cell fault")\n',
     )
     assert "cell fault" in out and "snippets/conv2d.py" in out
 
@@ -272,31 +258,32 @@ def test_fault_tex_cannot_be_rendered(project_copy, tmp_path):
     out = break_and_build(
         project_copy,
         tmp_path,
-        {
-            "docs/exercises/convolution.md": (
-                "## The problem\n",
-                "## The problem\n\n$\\notacommand x$\n",
-            ),
-        },
+        "docs/exercises/convolution.md",
+        "## The problem\n",
+        "## The problem\n\n$\\notacommand x$\n",
     )
     assert "notacommand" in out and "exercises/convolution.md" in out
 
 
-def test_the_fault_tests_start_from_a_passing_project():
-    """The copy is faithful: the same files the real project has (minus build output)."""
-    assert (ROOT / "mkdocs.yml").is_file() and (ROOT / "snippets/conv2d.py").is_file()
+def test_the_copy_holds_every_tracked_file(project_copy):
+    """The fault tests break a faithful copy: every file git tracks is in it, unchanged.
+    (The cache test's first build shows that the unbroken copy builds.)"""
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked, "no tracked files"
+    for name in tracked:
+        if (ROOT / name).is_file():
+            assert (project_copy / name).read_bytes() == (ROOT / name).read_bytes(), name
 
 
 def test_fault_derivation_step_changed(project_copy, tmp_path):
     out = break_and_build(
         project_copy,
         tmp_path,
-        {
-            "snippets/mle_exponential.py": (
-                '("derivative", N / lam - SUM_X,',
-                '("derivative", N / lam + SUM_X,',
-            )
-        },
+        "snippets/mle_exponential.py",
+        '("derivative", N / lam - SUM_X,',
+        '("derivative", N / lam + SUM_X,',
     )
     assert "step 'derivative'" in out
     assert "docs/exercises/mle-exponential.md" in out and "snippets/mle_exponential.py" in out
