@@ -19,6 +19,7 @@ What fails the build (under ``mkdocs build --strict``, where errors count), nami
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -49,7 +50,8 @@ CODE = re.compile(
 )
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")
 
-# (tex, display) -> (html or None, error). Kept across rebuilds of `mkdocs serve`.
+# (tex, display) -> (html or None, error). Kept across rebuilds of `mkdocs serve`, and
+# on disk in .cache/katex/ (successes only), keyed on the pinned KaTeX and this hook.
 _cache: dict[tuple[str, bool], tuple[str | None, str]] = {}
 _math_pages: set[str] = set()  # src_uri of this build's pages with math
 _pages: list = []
@@ -114,15 +116,34 @@ def on_page_content(html_text: str, page, config, files) -> str:
 def on_env(env, config, files):
     """Render every formula of the site with one KaTeX process, then check every page."""
     found = {_split(m.group("tex")) for page in _pages for m in MATH.finditer(page.content)}
+    disk = _disk_cache(config)
+    if not _cache and disk.is_file():
+        _cache.update(
+            {tuple(json.loads(k)): (v, "") for k, v in json.loads(disk.read_text()).items()}
+        )
     todo = sorted(found - _cache.keys())
     for item, result in zip(todo, render(todo), strict=True):
         _cache[item] = result
+    if todo:
+        ok = {json.dumps(k): v for k, (v, _) in sorted(_cache.items()) if k in found and v}
+        disk.parent.mkdir(parents=True, exist_ok=True)
+        for old in disk.parent.glob("*.json"):
+            old.unlink()
+        disk.write_text(json.dumps(ok), encoding="utf-8")
     for page in _pages:
         page.content = MATH.sub(lambda match, page=page: _replace(match, page), page.content)
     for file in files.documentation_pages():
         if file.page is not None and file.page.content is not None:
             check_no_raw_tex(file.page.content, file.page.file.src_uri)
     return env
+
+
+def _disk_cache(config) -> Path:
+    key = hashlib.sha256()
+    for path in (ROOT / "package-lock.json", RENDERER, Path(__file__)):
+        key.update(path.read_bytes())
+    folder = Path(config.config_file_path).parent / ".cache" / "katex"
+    return folder / f"{key.hexdigest()[:16]}.json"
 
 
 def _replace(match: re.Match, page) -> str:
