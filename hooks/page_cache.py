@@ -7,7 +7,8 @@ HTML before the math is rendered, the table of contents, and the anchors used fo
 link checks) under a key made of:
 
 - the page's own Markdown;
-- every snippet in `snippets/` (pages include them and run them);
+- every snippet in `snippets/` and every file in `docs/_includes/` (pages include them
+  and run them);
 - `requirements.lock` (every pinned version), `mkdocs.yml`, every hook, the Python
   version;
 - the list of all files of the site (so a deleted link target re-checks links).
@@ -55,6 +56,7 @@ def _site_key(config, files) -> hashlib._Hash:
     digest = hashlib.sha256(sys.version.encode())
     parts = [root / "requirements.lock", root / "mkdocs.yml"]
     parts += sorted((root / "hooks").glob("*.py")) + sorted((root / "snippets").glob("*.py"))
+    parts += sorted((root / "docs" / "_includes").glob("*"))  # page-only code the pages include
     for path in parts:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     digest.update("\0".join(sorted(f.src_uri for f in files)).encode())
