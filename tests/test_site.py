@@ -358,3 +358,16 @@ def test_fault_leave_one_out_scale(project_copy, tmp_path):
     )
     assert "leave-one-out: slope" in out
     assert "docs/exercises/influence-functions.md" in out
+
+
+def test_fault_output_size_formula(project_copy, tmp_path):
+    """A wrong output-size formula must disagree with the shape torch returns."""
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        "snippets/conv2d.py",
+        "    return (n + 2 * padding - k) // stride + 1",
+        "    return (n + padding - k) // stride + 1",
+    )
+    assert "output-size formula gives" in out and "case (c)" in out
+    assert "docs/exercises/convolution.md" in out
