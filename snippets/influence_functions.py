@@ -94,15 +94,20 @@ def _directional(fn: Callable, theta: torch.Tensor, v: torch.Tensor, order: int)
 
 
 def second_derivative(
-    objective: Callable, point_loss: Callable, theta_hat: torch.Tensor
+    objective: Callable,
+    point_loss: Callable,
+    theta_hat: torch.Tensor,
+    first: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """d^2 theta_hat(eps) / d eps^2 at eps = 0 (needs the losses to be C^3).
 
     Differentiating grad R(theta(eps)) + eps grad L(theta(eps)) = 0 twice gives
-    H theta'' = -D^3 R[theta', theta'] - 2 (grad^2 L) theta'.
+    H theta'' = -D^3 R[theta', theta'] - 2 (grad^2 L) theta'. ``first`` is theta'(0)
+    if already computed by ``influence_on_parameters``.
     """
     theta_hat = _check_theta(theta_hat)
-    first = influence_on_parameters(objective, point_loss, theta_hat)
+    if first is None:
+        first = influence_on_parameters(objective, point_loss, theta_hat)
     rhs = _directional(objective, theta_hat, first, 3)
     rhs = rhs + 2 * _directional(point_loss, theta_hat, first, 2)
     return -torch.linalg.solve(hessian(objective, theta_hat), rhs)
@@ -199,11 +204,11 @@ def leave_one_out(
                                                    "refit_mean")}  # fmt: skip
     for j in range(n):
         z = point_loss_fn(x[j], y[j])
-        slope = influence_on_loss(objective, z, test_loss, theta_hat)  # d/d eps at 0
         first = influence_on_parameters(objective, z, theta_hat)
+        slope = float(grad_test @ first)  # d/d eps of the test loss at 0: influence_on_loss
         curvature = float(  # d^2/d eps^2 of the test loss at 0, by the chain rule
             first @ _directional(test_loss, theta_hat, first, 2)
-            + grad_test @ second_derivative(objective, z, theta_hat)
+            + grad_test @ second_derivative(objective, z, theta_hat, first)
         )
         out["first_order"].append(eps * slope)
         out["second_order"].append(eps * slope + eps**2 / 2 * curvature)
