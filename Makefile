@@ -47,8 +47,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # The strict build, then every test. The site tests read the site just built.
+# Both cores (pytest-xdist); TEST_JOBS=0 runs in one process. The 15 slowest are listed.
+TEST_JOBS ?= 2
 test: build lint browser
-	BUILT_SITE=site $(BIN)/python -m pytest
+	BUILT_SITE=site $(BIN)/python -m pytest -n $(TEST_JOBS) --durations=15
 
 # Debian's Chromium for the browser tests: installed when missing and we are root.
 # Otherwise the browser tests skip with a reason (and fail under CI=true).
