@@ -63,7 +63,7 @@ def clean_caches() -> None:
 def floor_config() -> Path:
     """mkdocs.yml with markdown-exec removed and notebook execution off."""
     text = (ROOT / "mkdocs.yml").read_text()
-    text = re.sub(r"\n  - markdown-exec[^\n]*", "", text)
+    text = re.sub(r"\n  - markdown-exec[^\n]*(\n      [^\n]*)*", "", text)
     text = text.replace("execute: true", "execute: false")
     path = ROOT / ".bench-floor.yml"
     path.write_text(text)
