@@ -12,7 +12,7 @@ export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1767225600
 
-.PHONY: all venv serve build test lint format lock clean browser bench
+.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse
 
 all: test
 
@@ -60,9 +60,21 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-# Build-speed benchmark: a table on stdout, the figures in bench.json (see scripts/bench.py).
-bench: $(STAMP) $(NODE_STAMP)
+# Benchmark: build speed, memory, page weight and Lighthouse (mobile) on every page against a
+# plain Material page; tables on stdout, the figures in bench.json (see scripts/bench.py).
+# Lighthouse is a benchmark tool only (Node >= 18.20 + npm), pinned in scripts/lighthouse.
+LH_STAMP := scripts/lighthouse/node_modules/.package-lock.json
+
+$(LH_STAMP): scripts/lighthouse/package-lock.json
+	npm ci --prefix scripts/lighthouse --no-audit --no-fund
+	@touch $(LH_STAMP)
+
+bench: $(STAMP) $(NODE_STAMP) $(LH_STAMP)
 	$(BIN)/python scripts/bench.py
+
+# Only the Lighthouse part (PAGES=regex to measure fewer pages; BENCH_REPS=n runs each).
+bench-lighthouse: $(STAMP) $(NODE_STAMP) $(LH_STAMP)
+	$(BIN)/python scripts/bench.py --lighthouse-only $(if $(PAGES),--pages '$(PAGES)')
 
 # Re-pin every package after editing pyproject.toml's dependencies.
 lock:
