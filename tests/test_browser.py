@@ -1,8 +1,22 @@
 """A real browser over the built site: Debian's Chromium driven by Playwright, offline.
 
-Every page is loaded from a server on 127.0.0.1. Any request to another host is
-blocked and recorded, and fails the test. Full-page screenshots go to screenshots/
-(gitignored) so that a person can look at them.
+Every page is loaded once from a server on 127.0.0.1, in a fresh browser context, and
+looked at in four views: 1280 px and 390 px wide, each in Material's light (`default`)
+and dark (`slate`) palette. Any request to another host is blocked and recorded. In each
+view the gate (tests/gate.js: geometry and computed style only, whatever typeset the
+math) checks that
+
+- no TeX is visible (`$`, a backslash command, ``\\(``, ``\\[``, ``^{``, ``_{``);
+- the relation signs that begin the continuation rows of a display formula line up
+  with each other and with one on the formula's first row;
+- nothing is wider than the content column, except inside a scroll container that
+  fits, and at 390 px the page never scrolls sideways;
+- axe-core finds no WCAG 2.1 A/AA violation.
+
+Folded blocks are opened, and pages with content tabs are looked at once with the first
+tab of every tab set selected and once with the second, so that nothing is checked only
+while hidden. Full-page screenshots go to screenshots/ (gitignored): <page>__light.png,
+__dark.png (1280 px) and __390.png (390 px, light), for a person to look at.
 
 Chromium missing: the tests fail when CI=true, and skip (with the reason) elsewhere.
 `make test` installs it with apt-get when it is missing and the user is root.
@@ -13,8 +27,10 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -32,6 +48,7 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "screenshots"
+GATE_JS = (Path(__file__).parent / "gate.js").read_text(encoding="utf-8")
 
 if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
     reason = (
@@ -41,6 +58,7 @@ if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.site
@@ -56,11 +74,34 @@ def url_path(page: str) -> str:
 
 
 def has_math(page: str) -> bool:
-    """Whether the page's source has TeX that should render as MathML."""
+    """Whether the page's source has TeX that should render as math."""
     if page.startswith("notebooks/"):
         return False
     source = (ROOT / "docs" / f"{page}.md").read_text(encoding="utf-8")
     return "$" in source
+
+
+@dataclass(frozen=True)
+class View:
+    width: int
+    scheme: str  # Material's palette: "default" (light) or "slate" (dark)
+
+    @property
+    def label(self) -> str:
+        return f"{self.width} {'dark' if self.scheme == 'slate' else 'light'}"
+
+
+LIGHT, DARK = "default", "slate"
+# In this order, so that each step changes one thing: the palette, or the width.
+VIEWS = [View(1280, LIGHT), View(1280, DARK), View(390, DARK), View(390, LIGHT)]
+SCREENSHOT_OF = {View(1280, LIGHT): "light", View(1280, DARK): "dark", View(390, LIGHT): "390"}
+HEIGHT = {1280: 900, 390: 844}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# axe takes seconds per page: at 390 px it runs in one palette (the colours are checked
+# in both at 1280 px), and with the second tabs selected only over the panels they show.
+AXE_VIEWS = [View(1280, LIGHT), View(1280, DARK), View(390, LIGHT)]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+CHECKS = ("load", "content", "tex", "alignment", "overflow", "axe", "plots")
 
 
 # What each page must visibly show: a CSS selector and how many at least.
@@ -71,26 +112,6 @@ ANSWERS = {
     "exercises/vgg11-parameters": [("table", 3), ("svg:has(g#figure_1)", 1)],
     "exercises/influence-functions": [("table", 1), ("svg:has(g#figure_1)", 2)],
 }
-
-
-# The article's text outside code, scripts and styles (code may quote TeX on purpose).
-PROSE_TEXT = """() => {
-  const skip = "pre, code, script, style, .clipboard-copy-txt";
-  const walker = document.createTreeWalker(document.querySelector("article"), NodeFilter.SHOW_TEXT);
-  const parts = [];
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (!node.parentElement.closest(skip)) parts.push(node.textContent);
-  }
-  return parts.join(" ");
-}"""
-
-
-# The site's own math font (a subset of STIX Two Math, served from 127.0.0.1) is in use.
-MATH_FONT_LOADED = """async () => {
-  await document.fonts.ready;
-  return [...document.fonts].some(
-    f => f.family.includes("STIX Two Math subset") && f.status === "loaded");
-}"""
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -120,7 +141,9 @@ class Visit:
     """One page load with every console error, page error and outside request recorded."""
 
     def __init__(self, browser, url: str):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": HEIGHT[1280]}, color_scheme="light"
+        )
         self.page = self.context.new_page()
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
@@ -132,7 +155,7 @@ class Visit:
         self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         self.page.route("**/*", self._route)
         self.page.goto(url, wait_until="load")
-        self.page.wait_for_timeout(300)
+        settle(self.page)
 
     def _route(self, route):
         url = route.request.url
@@ -150,40 +173,242 @@ class Visit:
         self.context.close()
 
 
-@pytest.mark.parametrize("name", PAGES)
-def test_page_in_a_real_browser(browser, server, name):
-    with Visit(browser, server + url_path(name)) as visit:
+def settle(page) -> None:
+    """Wait until fonts are loaded and layout has caught up with the last change."""
+    page.evaluate(
+        """async () => {
+          await document.fonts.ready;
+          await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        }"""
+    )
+
+
+# --- views: width and palette, switched in the same page ------------------------------
+
+
+def set_palette(page, scheme: str) -> None:
+    """Choose Material's palette as a reader does (its radio input), and check it took."""
+    page.evaluate(
+        """s => {
+          const input = document.querySelector(`input[data-md-color-scheme="${s}"]`);
+          if (!input.checked) input.click();
+        }""",
+        scheme,
+    )
+    page.wait_for_function(
+        """s => document.body.getAttribute("data-md-color-scheme") === s
+               && !document.body.hasAttribute("data-md-color-switching")""",
+        arg=scheme,
+        timeout=5_000,
+    )
+    settle(page)
+    # The attribute is not enough: the page's background must have followed.
+    rgb = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    r, g, b = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+    dark = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 < 0.5
+    assert dark == (scheme == DARK), f"palette {scheme!r} set, but the background is {rgb}"
+
+
+def set_view(page, view: View) -> None:
+    if page.viewport_size["width"] != view.width:
+        page.set_viewport_size({"width": view.width, "height": HEIGHT[view.width]})
+        settle(page)
+    set_palette(page, view.scheme)
+
+
+def tab_passes(page) -> list[int]:
+    """Which tab of each content-tab set to select, one pass per tab position."""
+    most = page.evaluate(
+        """() => Math.max(0, ...[...document.querySelectorAll(".tabbed-set")].map(
+             s => s.querySelectorAll(":scope > input").length))"""
+    )
+    return list(range(max(1, most)))
+
+
+def tab_block(index: int) -> str:
+    """The panel of the index-th tab in each content-tab set."""
+    return f".tabbed-set > .tabbed-content > .tabbed-block:nth-child({index + 1})"
+
+
+def select_tabs(page, index: int) -> None:
+    """Select the index-th tab (or the last, if fewer) in every content-tab set."""
+    page.evaluate(
+        """i => {
+          for (const set of document.querySelectorAll(".tabbed-set")) {
+            const inputs = set.querySelectorAll(":scope > input");
+            if (inputs.length) inputs[Math.min(i, inputs.length - 1)].checked = true;
+          }
+        }""",
+        index,
+    )
+    settle(page)
+
+
+# --- the gate ---------------------------------------------------------------------------
+
+
+def axe_failures(page, tab: int = 0) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations, one line per rule: id, count, first targets.
+
+    With tab > 0, only the tab panels that this pass shows (the rest of the page was
+    checked with the first tabs selected): axe takes seconds on a page."""
+    violations = page.evaluate(
+        """async ([tab, options, block]) => {
+          const context = tab === 0 ? document : {include: [[block]]};
+          return (await axe.run(context, options)).violations;
+        }""",
+        [tab, AXE_OPTIONS, tab_block(tab)],
+    )
+    lines = []
+    for v in violations:
+        targets = [" ".join(map(str, n["target"])) for n in v["nodes"]]
+        more = f" and {len(targets) - 3} more" if len(targets) > 3 else ""
+        lines.append(f"{v['id']} ×{len(targets)}: {'; '.join(targets[:3])}{more} ({v['help']})")
+    return lines
+
+
+def content_failures(page, name: str) -> list[str]:
+    """What the page must show: math, copy buttons, the answers, an executed notebook."""
+    found = []
+    if has_math(name) and page.locator("article math").count() == 0:
+        found.append("no rendered math")
+    found += math_font_failures(page)
+    if name.startswith("notebooks/"):  # nbconvert's own copy buttons, one per cell
+        cells = page.locator("article .jp-CodeCell[id]").count()
+        buttons = page.locator("article clipboard-copy").count()
+        if not (cells > 0 and buttons == cells):
+            found.append(f"{cells} code cells, {buttons} copy buttons")
+        if page.locator(".jp-OutputArea-output").count() == 0:
+            found.append("notebook not executed")
+        if page.locator(".notebook-downloads a").count() != 2:
+            found.append("not two download links")
+    else:  # Material's: every code block has one
+        blocks = page.locator("article pre:has(> code)").count()
+        buttons = page.locator("article pre .md-code__button[data-md-type='copy']").count()
+        if buttons != blocks:
+            found.append(f"{blocks} code blocks, {buttons} copy buttons")
+    for selector, at_least in ANSWERS.get(name, []):
+        shown = page.locator(f"article {selector}")
+        if shown.count() < at_least:
+            found.append(f"{shown.count()} × {selector!r}, expected at least {at_least}")
+        elif not shown.first.is_visible():
+            found.append(f"{selector!r} is not visible")
+    return found
+
+
+def math_font_failures(page) -> list[str]:
+    """The STIX Two Math subset that MathML-only rendering needs has loaded.
+
+    Only while the site declares that font: delete this once KaTeX's HTML output (with
+    its own fonts) replaces MathML-only rendering."""
+    state = page.evaluate(
+        """async () => {
+          await document.fonts.ready;
+          const faces = [...document.fonts].filter(f => f.family.includes("STIX Two Math"));
+          const used = document.querySelector("article math") !== null;
+          const loaded = faces.some(f => f.status === "loaded");
+          return {declared: faces.length > 0 && used, loaded};
+        }"""
+    )
+    return ["the math font did not load"] if state["declared"] and not state["loaded"] else []
+
+
+def plot_failures(page, view: View) -> list[str]:
+    """5. Plots follow the palette (text contrast ≥ 4.5:1 on what it is drawn on).
+
+    Not checked yet: the plot palette is being reworked. Put the check here; its
+    failures are reported under "plots", per view, like the others."""
+    return []
+
+
+def inspect(browser, base: str, name: str) -> dict[str, list[str]]:
+    """Load one page and run every check in every view; failures by check."""
+    failures: dict[str, list[str]] = {check: [] for check in CHECKS}
+    with Visit(browser, base + url_path(name)) as visit:
         page = visit.page
-        assert visit.console_errors == [], visit.console_errors
-        assert visit.page_errors == [], visit.page_errors
-        assert visit.outside == [], f"requests to other hosts: {visit.outside}"
+        failures["content"] = [f"{name}: {m}" for m in content_failures(page, name)]
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        page.evaluate(GATE_JS)
+        page.evaluate(Axe().axe_script)
+        passes = tab_passes(page)
+        for view in VIEWS:
+            set_view(page, view)
+            for tab in passes:
+                select_tabs(page, tab)
+                where = f"{name} [{view.label}" + (f", tab {tab + 1}]" if len(passes) > 1 else "]")
+                measured = page.evaluate("window.__gate.measure()")
+                for check in ("tex", "alignment", "overflow"):
+                    failures[check] += [f"{where}: {m}" for m in measured[check]]
+                if view in AXE_VIEWS:
+                    failures["axe"] += [f"{where}: {m}" for m in axe_failures(page, tab)]
+                failures["plots"] += [f"{where}: {m}" for m in plot_failures(page, view)]
+            if view in SCREENSHOT_OF:
+                select_tabs(page, 0)
+                SCREENSHOTS.mkdir(exist_ok=True)
+                shot = SCREENSHOTS / f"{name.replace('/', '__')}__{SCREENSHOT_OF[view]}.png"
+                page.screenshot(path=str(shot), full_page=True)
+        failures["load"] = (
+            [f"{name}: console error: {m}" for m in visit.console_errors]
+            + [f"{name}: page error: {m}" for m in visit.page_errors]
+            + [f"{name}: request to another host: {u}" for u in visit.outside]
+        )
+    return failures
 
-        text = page.evaluate(PROSE_TEXT)
-        for raw in ("$$", "\\frac", "\\begin"):
-            assert raw not in text, f"raw TeX {raw!r} visible on {name}"
-        if has_math(name):
-            assert page.locator("article math").count() > 0, f"no rendered math on {name}"
-            assert page.evaluate(MATH_FONT_LOADED), f"the math font did not load on {name}"
 
-        if name.startswith("notebooks/"):  # nbconvert's own copy buttons, one per cell
-            cells = page.locator("article .jp-CodeCell[id]").count()
-            assert cells > 0 and page.locator("article clipboard-copy").count() == cells
-        else:  # Material's: every code block has one
-            blocks = page.locator("article pre:has(> code)").count()
-            buttons = page.locator("article pre .md-code__button[data-md-type='copy']").count()
-            assert buttons == blocks, f"{name}: {blocks} code blocks, {buttons} copy buttons"
+@pytest.fixture(scope="module")
+def gate(browser, server):
+    """The gate's failures for a page, by check; each page is loaded once per module."""
+    results: dict[str, dict[str, list[str]] | Exception] = {}
 
-        for selector, at_least in ANSWERS.get(name, []):
-            found = page.locator(f"article {selector}")
-            assert found.count() >= at_least, f"{name}: {found.count()} × {selector!r}"
-            found.first.wait_for(state="visible", timeout=10_000)
+    def run(name: str) -> dict[str, list[str]]:
+        if name not in results:
+            try:
+                results[name] = inspect(browser, server, name)
+            except Exception as exc:  # noqa: BLE001 - reported by every test of the page
+                results[name] = exc
+        if isinstance(results[name], Exception):
+            raise AssertionError(f"{name}: the gate could not run: {results[name]}")
+        return results[name]
 
-        if name.startswith("notebooks/"):
-            assert page.locator(".jp-OutputArea-output").count() > 0, "notebook not executed"
-            assert page.locator(".notebook-downloads a").count() == 2
+    return run
 
-        SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
+
+def passed(gate, name: str, check: str, what: str) -> None:
+    failures = gate(name)[check]
+    assert not failures, f"{name}: {what} ({len(failures)}):\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_loads_offline_without_errors(gate, name):
+    passed(gate, name, "load", "console errors, page errors or requests to other hosts")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_shows_its_content(gate, name):
+    passed(gate, name, "content", "missing content")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_visible_tex(gate, name):
+    passed(gate, name, "tex", "TeX visible to the reader")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_display_math_is_aligned(gate, name):
+    passed(gate, name, "alignment", "misaligned relation signs in display math")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_nothing_overflows(gate, name):
+    passed(gate, name, "overflow", "wider than the content column")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_accessibility(gate, name):
+    passed(gate, name, "axe", "axe-core WCAG 2.1 A/AA violations")
+
+
+# --- interactions ---------------------------------------------------------------------
 
 
 def test_search_finds_vgg(browser, server):
