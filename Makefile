@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
 
 # Quieter MkDocs, and the same hashes and timestamps on every build.
 export NO_MKDOCS_2_WARNING := 1
@@ -15,7 +16,7 @@ export SOURCE_DATE_EPOCH ?= 1767225600
 
 all: test
 
-venv: $(STAMP)
+venv: $(STAMP) $(NODE_STAMP)
 
 # Rebuilt when the dependency files change (make compares their dates with the stamp).
 $(STAMP): requirements.lock pyproject.toml
@@ -25,10 +26,16 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.lock
 	@touch $(STAMP)
 
-serve: $(STAMP)
+# KaTeX (npm, pinned in package-lock.json) renders the math at build time: needs Node >= 18.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: Node.js and npm are needed (KaTeX renders the math): apt-get install nodejs npm"; exit 1; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(NODE_STAMP)
+
+serve: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000 --livereload
 
-build: $(STAMP)
+build: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
@@ -40,8 +47,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # The strict build, then every test. The site tests read the site just built.
+# Both cores (pytest-xdist); TEST_JOBS=0 runs in one process. The 15 slowest are listed.
+TEST_JOBS ?= 2
 test: build lint browser
-	BUILT_SITE=site $(BIN)/python -m pytest
+	BUILT_SITE=site $(BIN)/python -m pytest -n $(TEST_JOBS) --durations=15
 
 # Debian's Chromium for the browser tests: installed when missing and we are root.
 # Otherwise the browser tests skip with a reason (and fail under CI=true).
@@ -52,7 +61,7 @@ browser:
 	fi
 
 # Build-speed benchmark: a table on stdout, the figures in bench.json (see scripts/bench.py).
-bench: $(STAMP)
+bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python scripts/bench.py
 
 # Re-pin every package after editing pyproject.toml's dependencies.

@@ -7,7 +7,9 @@ HTML before the math is rendered, the table of contents, and the anchors used fo
 link checks) under a key made of:
 
 - the page's own Markdown;
-- every snippet in `snippets/` (pages include them and run them);
+- every file the page includes with ``--8<--`` (snippets in `snippets/`, page code in
+  `docs/_includes/`): the page runs them. A page that includes nothing of a snippet is
+  not re-run when that snippet changes;
 - `requirements.lock` (every pinned version), `mkdocs.yml`, every hook, the Python
   version;
 - the list of all files of the site (so a deleted link target re-checks links).
@@ -25,11 +27,13 @@ import hashlib
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 from mkdocs.structure.toc import get_toc
 
+INCLUDE = re.compile(r"""--8<--\s+["']([^"':]+)""")  # the file part of an include line
 _used: set[Path] = set()
 _site_digest: list = []  # the build-wide part of the key, computed once per build
 
@@ -54,11 +58,20 @@ def _site_key(config, files) -> hashlib._Hash:
     root = Path(config.config_file_path).parent
     digest = hashlib.sha256(sys.version.encode())
     parts = [root / "requirements.lock", root / "mkdocs.yml"]
-    parts += sorted((root / "hooks").glob("*.py")) + sorted((root / "snippets").glob("*.py"))
+    parts += sorted((root / "hooks").glob("*.py"))
     for path in parts:
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     digest.update("\0".join(sorted(f.src_uri for f in files)).encode())
     return digest
+
+
+def _included(config, name: str) -> bytes:
+    """The bytes of an included file, looked up as pymdownx.snippets does (base_path)."""
+    root = Path(config.config_file_path).parent
+    for base in ("snippets", "docs"):
+        if (root / base / name).is_file():
+            return (root / base / name).read_bytes()
+    return b"<missing>"  # the build reports the missing include itself
 
 
 def _toc_tokens(items) -> list[dict]:
@@ -84,6 +97,8 @@ def on_pre_page(page, config, files):
         _site_digest.append(_site_key(config, files))
     digest = _site_digest[0].copy()
     digest.update(page.file.src_uri.encode() + b"\0" + page.file.content_bytes)
+    for name in sorted(set(INCLUDE.findall(page.file.content_string))):
+        digest.update(b"\0" + name.encode() + b"\0" + _included(config, name))
     path = _folder(config) / f"{digest.hexdigest()}.json"
     _used.add(path)
     render = page.render

@@ -25,6 +25,7 @@ COPY_IGNORE = shutil.ignore_patterns(
     ".ruff_cache",
     ".cache",
     "screenshots",
+    "node_modules",
 )
 
 
@@ -79,9 +80,22 @@ def built_site(tmp_path_factory) -> Path:
     return site
 
 
+def copy_project(target: Path, warm: bool = True) -> Path:
+    """Copy the project's sources to ``target``; ``warm`` also copies its build caches.
+
+    The caches are keyed on everything their entries depend on (tests/test_site.py proves
+    that edits invalidate them), so a warm copy re-executes only what a fault touches.
+    node_modules (KaTeX) is linked, not copied.
+    """
+    shutil.copytree(ROOT, target, ignore=COPY_IGNORE)
+    if warm and (ROOT / ".cache").is_dir():
+        shutil.copytree(ROOT / ".cache", target / ".cache")
+    if (ROOT / "node_modules").is_dir():
+        (target / "node_modules").symlink_to((ROOT / "node_modules").resolve())
+    return target
+
+
 @pytest.fixture
 def project_copy(tmp_path) -> Path:
-    """A throw-away copy of the project, to break things in."""
-    copy = tmp_path / "project"
-    shutil.copytree(ROOT, copy, ignore=COPY_IGNORE)
-    return copy
+    """A throw-away copy of the project with warm caches, to break things in."""
+    return copy_project(tmp_path / "project")

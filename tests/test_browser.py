@@ -272,7 +272,6 @@ def content_failures(page, name: str) -> list[str]:
     found = []
     if has_math(name) and page.locator("article math").count() == 0:
         found.append("no rendered math")
-    found += math_font_failures(page)
     if name.startswith("notebooks/"):  # nbconvert's own copy buttons, one per cell
         cells = page.locator("article .jp-CodeCell[id]").count()
         buttons = page.locator("article clipboard-copy").count()
@@ -294,23 +293,6 @@ def content_failures(page, name: str) -> list[str]:
         elif not shown.first.is_visible():
             found.append(f"{selector!r} is not visible")
     return found
-
-
-def math_font_failures(page) -> list[str]:
-    """The STIX Two Math subset that MathML-only rendering needs has loaded.
-
-    Only while the site declares that font: delete this once KaTeX's HTML output (with
-    its own fonts) replaces MathML-only rendering."""
-    state = page.evaluate(
-        """async () => {
-          await document.fonts.ready;
-          const faces = [...document.fonts].filter(f => f.family.includes("STIX Two Math"));
-          const used = document.querySelector("article math") !== null;
-          const loaded = faces.some(f => f.status === "loaded");
-          return {declared: faces.length > 0 && used, loaded};
-        }"""
-    )
-    return ["the math font did not load"] if state["declared"] and not state["loaded"] else []
 
 
 def plot_failures(page, view: View) -> list[str]:

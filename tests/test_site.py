@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, SNIPPETS, build_env, mkdocs_build
+from conftest import ROOT, SNIPPETS, build_env, copy_project, mkdocs_build
 
 pytestmark = pytest.mark.site
 
@@ -293,8 +293,10 @@ def test_fault_derivation_step_changed(project_copy, tmp_path):
 
 
 def test_two_builds_are_byte_identical(built_site, tmp_path):
+    """The site `make test` built, and one more built from scratch: no cache, another path."""
+    cold = copy_project(tmp_path / "cold", warm=False)
     again = tmp_path / "site-again"
-    result = mkdocs_build(ROOT, again)
+    result = mkdocs_build(cold, again)
     assert result.returncode == 0, result.stdout + result.stderr
     first = {p.relative_to(built_site): p for p in built_site.rglob("*") if p.is_file()}
     second = {p.relative_to(again): p for p in again.rglob("*") if p.is_file()}
@@ -303,27 +305,35 @@ def test_two_builds_are_byte_identical(built_site, tmp_path):
     assert differ == [], f"files that differ between two builds: {differ}"
 
 
-# --- caches: a changed snippet or pinned version is never served from the cache ---
+# --- caches: a changed input is never served from the cache; an unrelated one is kept ---
 
 
-def cache_entries(project: Path) -> set[str]:
-    return {p.name for p in (project / ".cache").rglob("*") if p.is_file()}
+def cache_entries(project: Path, *kinds: str) -> set[str]:
+    """The cache entries of the given kinds (pages, notebooks, katex, ...), or all."""
+    return {
+        f"{p.parent.name}/{p.name}"
+        for p in (project / ".cache").rglob("*")
+        if p.is_file() and (not kinds or p.parent.name in kinds)
+    }
 
 
-def test_caches_are_invalidated_by_snippet_and_version_changes(project_copy, tmp_path):
+def test_caches_are_invalidated_by_snippet_and_version_changes(tmp_path):
+    project = copy_project(tmp_path / "project")  # warm: starts from the project's caches
     site = tmp_path / "site"
-    first = mkdocs_build(project_copy, site)
+    first = mkdocs_build(project, site)
     assert first.returncode == 0, first.stdout + first.stderr
-    filled = cache_entries(project_copy)
-    assert any(n.startswith("mle_exponential-") for n in filled) and len(filled) > 8
+    filled = cache_entries(project)
+    assert any(n.startswith("notebooks/mle_exponential-") for n in filled) and len(filled) > 8
+    assert len(cache_entries(project, "pages")) == 6, cache_entries(project, "pages")
 
     # A warm rebuild with nothing changed reuses every entry.
-    assert mkdocs_build(project_copy, site).returncode == 0
-    assert cache_entries(project_copy) == filled
+    assert mkdocs_build(project, site).returncode == 0
+    assert cache_entries(project) == filled
 
     # Change the exercise data in a snippet: its page and notebook must show the new value.
-    edit(project_copy, "snippets/mle_exponential.py", "TRUE_RATE = 2.5", "TRUE_RATE = 3.0")
-    second = mkdocs_build(project_copy, site)
+    pages_before = cache_entries(project, "pages")
+    edit(project, "snippets/mle_exponential.py", "TRUE_RATE = 2.5", "TRUE_RATE = 3.0")
+    second = mkdocs_build(project, site)
     assert second.returncode == 0, second.stdout + second.stderr
     text = page(site, "exercises/mle-exponential/index.html").get_text(" ")
     assert "True rate λ = 3.0" in text and "True rate λ = 2.5" not in text
@@ -331,12 +341,27 @@ def test_caches_are_invalidated_by_snippet_and_version_changes(project_copy, tmp
     sources = "".join("".join(c["source"]) for c in notebook["cells"])
     assert "TRUE_RATE = 3.0" in sources
     assert (site / "notebooks/mle_exponential/index.html").read_text().count("TRUE_RATE = 3.0")
-    after_snippet = cache_entries(project_copy)
-    assert after_snippet != filled
+    # Exactly the two pages that include the snippet (home and MLE) were run again; the
+    # four others were reused.
+    pages_after = cache_entries(project, "pages")
+    assert len(pages_after - pages_before) == 2 and len(pages_before & pages_after) == 4
+
+    # Change page-only code that three pages include (the plot style): those three re-run.
+    edit(project, "docs/_includes/plot_style.py", "# Plots on the site", "# Plots on this site")
+    assert mkdocs_build(project, site).returncode == 0
+    assert len(cache_entries(project, "pages") & pages_after) == 3
 
     # Change a pinned version: no cached page or notebook may be reused.
-    edit(project_copy, "requirements.lock", "sympy==1.14.0", "sympy==1.14.0  # re-pinned")
-    third = mkdocs_build(project_copy, site)
+    before_pin = cache_entries(project, "pages", "notebooks")
+    edit(project, "requirements.lock", "sympy==1.14.0", "sympy==1.14.0  # re-pinned")
+    third = mkdocs_build(project, site)
     assert third.returncode == 0, third.stdout + third.stderr
-    after_pin = cache_entries(project_copy)
-    assert after_pin and not (after_pin & after_snippet), after_pin & after_snippet
+    after_pin = cache_entries(project, "pages", "notebooks")
+    assert after_pin and not (after_pin & before_pin), after_pin & before_pin
+
+    # Change the pinned KaTeX: no cached formula may be reused.
+    before_katex = cache_entries(project, "katex")
+    edit(project, "package-lock.json", '"lockfileVersion"', '"lockfileVersion" ')
+    assert mkdocs_build(project, site).returncode == 0
+    after_katex = cache_entries(project, "katex")
+    assert after_katex and not (after_katex & before_katex)

@@ -1,0 +1,197 @@
+"""Render the LaTeX in the pages at build time with KaTeX: HTML for the eye, MathML for
+screen readers.
+
+pymdownx.arithmatex (generic mode) marks the math in each page. At ``on_env`` this hook
+sends every formula of the site to one Node process (hooks/katex_render.cjs), which
+renders each with KaTeX, the npm package pinned in package-lock.json (``make`` runs
+``npm ci``). KaTeX lays formulas out in HTML and CSS with its own fonts, so aligned
+derivations, operator spacing and accents look the same in every browser. Its CSS and
+fonts are copied into the site (``assets/katex/``) and linked only from pages with math:
+no CDN, no request to another host.
+
+What fails the build (under ``mkdocs build --strict``, where errors count), naming the page:
+- TeX that KaTeX does not accept (unknown commands; ``strict: "error"`` also refuses
+  input that LaTeX would reject);
+- a backslash left in the MathML text (a command that slipped through as text);
+- raw TeX left in a page's text outside code (``$$``, ``\\(``, ``\\[``, ``\\begin{``,
+  ``\\frac``), and math in a heading (the table of contents would show raw TeX).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from mkdocs.utils import get_relative_url
+
+log = logging.getLogger("mkdocs.hooks.katex_math")
+
+ROOT = Path(__file__).resolve().parents[1]
+RENDERER = Path(__file__).with_name("katex_render.cjs")
+KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
+CSS_SOURCE = "katex-swap.min.css"  # KaTeX's CSS with font-display: swap
+CSS_URL = "assets/katex/katex.min.css"
+
+MATH = re.compile(r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.DOTALL)
+MATHML = re.compile(r'<span class="katex-mathml">(.*?)</span>', re.DOTALL)
+ANNOTATION = re.compile(r"<annotation encoding=\"application/x-tex\">.*?</annotation>", re.DOTALL)
+TAGS = re.compile(r"<[^>]+>")
+# Parts of a page whose text may legitimately contain TeX: code and scripts.
+CODE = re.compile(
+    r"<(pre|code|script|style|textarea)\b.*?</\1>"
+    r'|<div class="clipboard-copy-txt"[^>]*>.*?</div>',  # a notebook cell's hidden copy
+    re.DOTALL | re.IGNORECASE,
+)
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")
+
+# (tex, display) -> (html or None, error). Kept across rebuilds of `mkdocs serve`, and
+# on disk in .cache/katex/ (successes only), keyed on the pinned KaTeX and this hook.
+_cache: dict[tuple[str, bool], tuple[str | None, str]] = {}
+_math_pages: set[str] = set()  # src_uri of this build's pages with math
+_pages: list = []
+
+
+def _split(raw: str) -> tuple[str, bool]:
+    tex = html.unescape(raw).strip()
+    for left, right, display in ((r"\(", r"\)", False), (r"\[", r"\]", True)):
+        if tex.startswith(left) and tex.endswith(right):
+            return tex[2:-2].strip(), display
+    return tex, True
+
+
+def render(items: list[tuple[str, bool]]) -> list[tuple[str | None, str]]:
+    """Render formulas with one KaTeX process: a list of (HTML, "") or (None, error)."""
+    if not items:
+        return []
+    node = shutil.which("node")
+    if node is None or not (KATEX_DIST / "katex.js").is_file():
+        missing = "Node.js (node on PATH)" if node is None else "node_modules/katex"
+        reason = f"{missing} is missing: run `make` (it runs `npm ci`), or see the README"
+        return [(None, reason)] * len(items)
+    proc = subprocess.run(
+        [node, str(RENDERER)],
+        input=json.dumps(items).encode(),
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        reason = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["failed"]
+        return [(None, f"the KaTeX process failed: {reason[0]}")] * len(items)
+    results = []
+    for result in json.loads(proc.stdout)["results"]:
+        if "error" in result:
+            results.append((None, result["error"]))
+            continue
+        rendered = ANNOTATION.sub("", result["html"])  # the TeX source, kept out of the page
+        mathml = " ".join(MATHML.findall(rendered))
+        if "\\" in html.unescape(TAGS.sub(" ", mathml)):
+            results.append((None, "a TeX command was left as text in the MathML"))
+        else:
+            results.append((rendered, ""))
+    return results
+
+
+def on_config(config):
+    _pages.clear()
+    _math_pages.clear()
+    return config
+
+
+def on_page_content(html_text: str, page, config, files) -> str:
+    """Note the page's formulas; they are rendered for the whole site at once in on_env."""
+    if MATH.search(html_text):
+        _pages.append(page)
+        _math_pages.add(page.file.src_uri)
+    check_headings(page.toc, page.file.src_uri)
+    return html_text
+
+
+def on_env(env, config, files):
+    """Render every formula of the site with one KaTeX process, then check every page."""
+    found = {_split(m.group("tex")) for page in _pages for m in MATH.finditer(page.content)}
+    disk = _disk_cache(config)
+    if not _cache and disk.is_file():
+        _cache.update(
+            {tuple(json.loads(k)): (v, "") for k, v in json.loads(disk.read_text()).items()}
+        )
+    todo = sorted(found - _cache.keys())
+    for item, result in zip(todo, render(todo), strict=True):
+        _cache[item] = result
+    if todo:
+        ok = {json.dumps(k): v for k, (v, _) in sorted(_cache.items()) if k in found and v}
+        disk.parent.mkdir(parents=True, exist_ok=True)
+        for old in disk.parent.glob("*.json"):
+            old.unlink()
+        disk.write_text(json.dumps(ok), encoding="utf-8")
+    for page in _pages:
+        page.content = MATH.sub(lambda match, page=page: _replace(match, page), page.content)
+    for file in files.documentation_pages():
+        if file.page is not None and file.page.content is not None:
+            check_no_raw_tex(file.page.content, file.page.file.src_uri)
+    return env
+
+
+def _disk_cache(config) -> Path:
+    key = hashlib.sha256()
+    for path in (ROOT / "package-lock.json", RENDERER, Path(__file__)):
+        key.update(path.read_bytes())
+    folder = Path(config.config_file_path).parent / ".cache" / "katex"
+    return folder / f"{key.hexdigest()[:16]}.json"
+
+
+def _replace(match: re.Match, page) -> str:
+    tex, display = _split(match.group("tex"))
+    rendered, error = _cache[(tex, display)]
+    if rendered is None:
+        log.error("%s: cannot render TeX %r: %s", page.file.src_uri, tex, error)
+        return '<span class="math-error">[math error: see the build log]</span>'
+    if display:
+        return f'<div class="math-display">{rendered}</div>'
+    return rendered
+
+
+def on_post_page(output: str, page, config) -> str:
+    """Link KaTeX's CSS from the pages that have math, and only from those."""
+    if page.file.src_uri not in _math_pages:
+        return output
+    href = get_relative_url(CSS_URL, page.url)
+    return output.replace("</head>", f'<link rel="stylesheet" href="{href}">\n</head>', 1)
+
+
+def on_post_build(config) -> None:
+    """Serve KaTeX's CSS and fonts from the site itself."""
+    if not (KATEX_DIST / CSS_SOURCE).is_file():
+        log.error("node_modules/katex is missing: run `make` (it runs `npm ci`)")
+        return
+    target = Path(config.site_dir) / CSS_URL
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(KATEX_DIST / CSS_SOURCE, target)
+    shutil.copytree(KATEX_DIST / "fonts", target.parent / "fonts", dirs_exist_ok=True)
+
+
+def check_headings(toc, where: str) -> None:
+    """Math in a heading reaches the table of contents as raw TeX: refuse it."""
+    for item in toc:
+        if RAW_TEX.search(html.unescape(item.title)):
+            log.error(
+                "%s: heading %r has math, which the table of contents shows as raw TeX",
+                where,
+                item.title,
+            )
+        check_headings(item.children, where)
+
+
+def check_no_raw_tex(html_text: str, where: str) -> None:
+    """Log an error if TeX is left as text outside code, scripts and styles."""
+    text = html.unescape(TAGS.sub(" ", CODE.sub(" ", html_text)))
+    match = RAW_TEX.search(text)
+    if match:
+        context = text[max(0, match.start() - 40) : match.end() + 40].replace("\n", " ")
+        log.error("%s: raw TeX left in the page text: ...%s...", where, context)
