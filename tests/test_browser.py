@@ -101,7 +101,6 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # in both at 1280 px), and with the second tabs selected only over the panels they show.
 AXE_VIEWS = [View(1280, LIGHT), View(1280, DARK), View(390, LIGHT)]
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
-CHECKS = ("load", "content", "tex", "alignment", "overflow", "axe", "plots")
 
 
 # What each page must visibly show: a CSS selector and how many at least.
@@ -303,12 +302,24 @@ def plot_failures(page, view: View) -> list[str]:
     return []
 
 
-def inspect(browser, base: str, name: str) -> dict[str, list[str]]:
-    """Load one page and run every check in every view; failures by check."""
-    failures: dict[str, list[str]] = {check: [] for check in CHECKS}
+CHECK_NAMES = {
+    "load": "console errors, page errors or requests to other hosts",
+    "content": "content missing",
+    "tex": "TeX visible to the reader",
+    "alignment": "relation signs not aligned in display math",
+    "overflow": "wider than the content column",
+    "axe": "axe-core WCAG 2.1 A/AA violations",
+    "plots": "plots",
+}
+Failures = dict[str, list[tuple[str, str]]]  # check -> [(view, what failed)]
+
+
+def inspect(browser, base: str, name: str) -> Failures:
+    """Load one page and run every check in every view; what failed, by check."""
+    failures: Failures = {check: [] for check in CHECK_NAMES}
     with Visit(browser, base + url_path(name)) as visit:
         page = visit.page
-        failures["content"] = [f"{name}: {m}" for m in content_failures(page, name)]
+        failures["content"] = [("loaded", m) for m in content_failures(page, name)]
         page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         page.evaluate(GATE_JS)
         page.evaluate(Axe().axe_script)
@@ -317,77 +328,49 @@ def inspect(browser, base: str, name: str) -> dict[str, list[str]]:
             set_view(page, view)
             for tab in passes:
                 select_tabs(page, tab)
-                where = f"{name} [{view.label}" + (f", tab {tab + 1}]" if len(passes) > 1 else "]")
+                where = view.label + (f", tab {tab + 1}" if len(passes) > 1 else "")
                 measured = page.evaluate("window.__gate.measure()")
                 for check in ("tex", "alignment", "overflow"):
-                    failures[check] += [f"{where}: {m}" for m in measured[check]]
+                    failures[check] += [(where, m) for m in measured[check]]
                 if view in AXE_VIEWS:
-                    failures["axe"] += [f"{where}: {m}" for m in axe_failures(page, tab)]
-                failures["plots"] += [f"{where}: {m}" for m in plot_failures(page, view)]
+                    failures["axe"] += [(where, m) for m in axe_failures(page, tab)]
+                failures["plots"] += [(where, m) for m in plot_failures(page, view)]
             if view in SCREENSHOT_OF:
                 select_tabs(page, 0)
                 SCREENSHOTS.mkdir(exist_ok=True)
                 shot = SCREENSHOTS / f"{name.replace('/', '__')}__{SCREENSHOT_OF[view]}.png"
                 page.screenshot(path=str(shot), full_page=True)
         failures["load"] = (
-            [f"{name}: console error: {m}" for m in visit.console_errors]
-            + [f"{name}: page error: {m}" for m in visit.page_errors]
-            + [f"{name}: request to another host: {u}" for u in visit.outside]
+            [("any", f"console error: {m}") for m in visit.console_errors]
+            + [("any", f"page error: {m}") for m in visit.page_errors]
+            + [("any", f"request to another host: {u}") for u in visit.outside]
         )
     return failures
 
 
-@pytest.fixture(scope="module")
-def gate(browser, server):
-    """The gate's failures for a page, by check; each page is loaded once per module."""
-    results: dict[str, dict[str, list[str]] | Exception] = {}
-
-    def run(name: str) -> dict[str, list[str]]:
-        if name not in results:
-            try:
-                results[name] = inspect(browser, server, name)
-            except Exception as exc:  # noqa: BLE001 - reported by every test of the page
-                results[name] = exc
-        if isinstance(results[name], Exception):
-            raise AssertionError(f"{name}: the gate could not run: {results[name]}")
-        return results[name]
-
-    return run
-
-
-def passed(gate, name: str, check: str, what: str) -> None:
-    failures = gate(name)[check]
-    assert not failures, f"{name}: {what} ({len(failures)}):\n" + "\n".join(failures)
+def report(name: str, failures: Failures, most: int = 8) -> str:
+    """What failed on a page, check by check; a failure seen in several views once."""
+    lines = []
+    for check, found in failures.items():
+        if not found:
+            continue
+        views: dict[str, list[str]] = {}
+        for where, what in found:
+            views.setdefault(what, []).append(where)
+        lines.append(f"{name}: {check}: {CHECK_NAMES[check]} ({len(views)}):")
+        for what, where in list(views.items())[:most]:
+            lines.append(f"  {name} [{'; '.join(where)}]: {what}")
+        if len(views) > most:
+            lines.append(f"  ... and {len(views) - most} more")
+    return "\n".join(lines)
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_loads_offline_without_errors(gate, name):
-    passed(gate, name, "load", "console errors, page errors or requests to other hosts")
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_shows_its_content(gate, name):
-    passed(gate, name, "content", "missing content")
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_no_visible_tex(gate, name):
-    passed(gate, name, "tex", "TeX visible to the reader")
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_display_math_is_aligned(gate, name):
-    passed(gate, name, "alignment", "misaligned relation signs in display math")
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_nothing_overflows(gate, name):
-    passed(gate, name, "overflow", "wider than the content column")
-
-
-@pytest.mark.parametrize("name", PAGES)
-def test_accessibility(gate, name):
-    passed(gate, name, "axe", "axe-core WCAG 2.1 A/AA violations")
+def test_browser_gate(browser, server, name):
+    """Every check of the gate on one page, in every view (see the module docstring)."""
+    failures = inspect(browser, server, name)
+    failed = [check for check, found in failures.items() if found]
+    assert not failed, f"{name} fails {', '.join(failed)}\n" + report(name, failures)
 
 
 # --- interactions ---------------------------------------------------------------------
