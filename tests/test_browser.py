@@ -1,22 +1,32 @@
 """A real browser over the built site: Debian's Chromium driven by Playwright, offline.
 
-Every page is loaded once from a server on 127.0.0.1, in a fresh browser context, and
-looked at in four views: 1280 px and 390 px wide, each in Material's light (`default`)
-and dark (`slate`) palette. Any request to another host is blocked and recorded. In each
-view the gate (tests/gate.js: geometry and computed style only, whatever typeset the
+The gate (test_browser_gate, one test per page) loads each page once from a server on
+127.0.0.1, in a fresh browser context; any request to another host is blocked and
+recorded. It then looks at the page in four views, switching width and palette in the
+same page: 1280 px light, 1280 px dark, 390 px dark, 390 px light (Material's `default`
+and `slate`, chosen with its own palette input and checked on the page's background).
+In every view, tests/gate.js (geometry and computed style only, whatever typeset the
 math) checks that
 
-- no TeX is visible (`$`, a backslash command, ``\\(``, ``\\[``, ``^{``, ``_{``);
-- the relation signs that begin the continuation rows of a display formula line up
-  with each other and with one on the formula's first row;
-- nothing is wider than the content column, except inside a scroll container that
-  fits, and at 390 px the page never scrolls sideways;
-- axe-core finds no WCAG 2.1 A/AA violation.
+1. no TeX is visible: no `$`, backslash command, ``\\(``, ``\\[``, ``^{`` or ``_{`` in text
+   that is rendered, outside code (text clipped away, like KaTeX's MathML copy, is not);
+2. in a display formula, the relation signs that begin continuation rows ("= ...") share
+   one x, and it is the x of a relation sign on the first row;
+3. nothing is wider than the content column, except inside a scroll container that fits,
+   and the page never scrolls sideways;
+4. axe-core finds no WCAG 2.1 A/AA violation (at 1280 px in both palettes, at 390 px in
+   the light one);
+5. plots: a place is kept for them (plot_failures), not checked yet;
 
-Folded blocks are opened, and pages with content tabs are looked at once with the first
-tab of every tab set selected and once with the second, so that nothing is checked only
-while hidden. Full-page screenshots go to screenshots/ (gitignored): <page>__light.png,
-__dark.png (1280 px) and __390.png (390 px, light), for a person to look at.
+and, once per page: no console or page error, a copy button on every code block, the
+answers shown, an executed notebook with its downloads. Folded blocks are opened, and
+pages with content tabs are measured once with the first tab of every set selected and
+once with the second. A failure names the page, the views and what failed.
+
+Full-page screenshots go to screenshots/ (gitignored), for a person to look at:
+<page>__light.png and <page>__dark.png (1280 px), <page>__390.png (390 px, light).
+test_gate_measures_what_the_reader_sees runs gate.js on a made-up page, and
+tests/test_site.py breaks copies of the site to show that the gate fails on them.
 
 Chromium missing: the tests fail when CI=true, and skip (with the reason) elsewhere.
 `make test` installs it with apt-get when it is missing and the user is root.
@@ -260,10 +270,19 @@ def axe_failures(page, tab: int = 0) -> list[str]:
     )
     lines = []
     for v in violations:
-        targets = [" ".join(map(str, n["target"])) for n in v["nodes"]]
+        targets = [" ".join(map(str, n["target"])) + contrast(n) for n in v["nodes"]]
         more = f" and {len(targets) - 3} more" if len(targets) > 3 else ""
         lines.append(f"{v['id']} ×{len(targets)}: {'; '.join(targets[:3])}{more} ({v['help']})")
     return lines
+
+
+def contrast(node: dict) -> str:
+    """For a colour-contrast finding: the colours and their ratio."""
+    for check in node.get("any", []):
+        data = check.get("data") or {}
+        if isinstance(data, dict) and "contrastRatio" in data:
+            return f" ({data['fgColor']} on {data['bgColor']}, {data['contrastRatio']}:1)"
+    return ""
 
 
 def content_failures(page, name: str) -> list[str]:
@@ -356,7 +375,9 @@ def report(name: str, failures: Failures, most: int = 8) -> str:
             continue
         views: dict[str, list[str]] = {}
         for where, what in found:
-            views.setdefault(what, []).append(where)
+            seen = views.setdefault(what, [])
+            if where not in seen:
+                seen.append(where)
         lines.append(f"{name}: {check}: {CHECK_NAMES[check]} ({len(views)}):")
         for what, where in list(views.items())[:most]:
             lines.append(f"  {name} [{'; '.join(where)}]: {what}")
@@ -371,6 +392,51 @@ def test_browser_gate(browser, server, name):
     failures = inspect(browser, server, name)
     failed = [check for check, found in failures.items() if found]
     assert not failed, f"{name} fails {', '.join(failed)}\n" + report(name, failures)
+
+
+# --- the gate's own measurements, on a made-up page (no site, no math engine) ---
+
+SELF_TEST = """<!doctype html><html><body style="margin:0; font: 20px/1.4 serif">
+<div class="md-content"><div class="md-content__inner" style="width: 700px">
+<article>
+  <p id="tex">Visible: $x$</p>
+  <p>A hidden copy, as KaTeX keeps its MathML:
+    <span style="position:absolute; clip:rect(1px,1px,1px,1px); width:1px; height:1px;
+                 overflow:hidden">\\frac{a}{b} $y$</span> and
+    <span style="display:none">\\alpha</span> and <code>\\beta $z$</code>.</p>
+  <div class="math-display" id="aligned">
+    <div style="display:grid; grid-template-columns:auto auto; justify-content:center">
+      <span style="text-align:right">f(x) </span><span>= a + b + c</span>
+      <span></span><span>= d</span>
+      <span></span><span>≤ e<sup>k = 1</sup></span>
+    </div>
+  </div>
+  <div class="math-display" id="misaligned">
+    <div style="display:grid; grid-template-columns:auto auto; justify-content:center">
+      <span style="text-align:right">g(x) </span><span>= a + b</span>
+      <span style="text-align:right">= c</span><span></span>
+    </div>
+  </div>
+  <div style="overflow-x:auto"><div style="width:2000px">scrolls, fits</div></div>
+  <div id="wide" style="width:900px">too wide</div>
+</article></div></div></body></html>"""
+
+
+def test_gate_measures_what_the_reader_sees(browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    page.set_content(SELF_TEST)
+    page.evaluate(GATE_JS)
+    found = page.evaluate("window.__gate.measure()")
+    context.close()
+    # Only the two visible `$`: not the clipped copy, display:none, or code.
+    assert len(found["tex"]) == 2 and all("Visible" in m for m in found["tex"]), found["tex"]
+    # The aligned formula passes (the `=` in a superscript is ignored); the other fails.
+    assert len(found["alignment"]) == 1, found["alignment"]
+    assert "formula #2" in found["alignment"][0], found["alignment"]
+    # The 900 px div sticks out; the 2000 px one inside a scroll container that fits does not.
+    assert [m for m in found["overflow"] if "900 px wide" in m], found["overflow"]
+    assert not [m for m in found["overflow"] if "2000" in m], found["overflow"]
 
 
 # --- interactions ---------------------------------------------------------------------
