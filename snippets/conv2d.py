@@ -16,6 +16,21 @@ import numbers
 import numpy as np
 
 
+# --8<-- [start:core]
+def cross_correlate(padded: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
+    """The layer itself: slide ``kernel`` over ``padded`` by ``stride``; no checks, no padding."""
+    (ph, pw), (kh, kw) = padded.shape, kernel.shape
+    out = np.zeros(((ph - kh) // stride + 1, (pw - kw) // stride + 1))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            patch = padded[i * stride : i * stride + kh, j * stride : j * stride + kw]
+            out[i, j] = np.sum(patch * kernel)  # multiply entry by entry, add up
+    return out
+
+
+# --8<-- [end:core]
+
+
 # --8<-- [start:conv2d]
 def _as_matrix(value: object, name: str) -> np.ndarray:
     """Return ``value`` as a finite 2-D float64 array, or raise naming ``name``."""
@@ -60,6 +75,7 @@ def pad(x: np.ndarray, padding: int) -> np.ndarray:
 def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.ndarray:
     """2-D convolution as deep learning defines it (cross-correlation, no flip).
 
+    Checks its inputs, pads ``x`` with zeros, then calls ``cross_correlate``.
     ``x`` and ``kernel`` are 2-D (single channel, no batch); there is no bias.
     Returns a float64 array of shape
     ``(output_size(H, kh, stride, padding), output_size(W, kw, stride, padding))``.
@@ -69,20 +85,12 @@ def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.n
     stride = _as_int(stride, "stride", 1)
     padding = _as_int(padding, "padding", 0)
     padded = np.pad(x, padding, mode="constant", constant_values=0.0)
-    (ph, pw), (kh, kw) = padded.shape, kernel.shape
-    if kh > ph or kw > pw:
+    if kernel.shape[0] > padded.shape[0] or kernel.shape[1] > padded.shape[1]:
         raise ValueError(
             f"kernel of shape {kernel.shape} is larger than the padded input "
             f"of shape {padded.shape}"
         )
-    out = np.zeros(
-        (output_size(x.shape[0], kh, stride, padding), output_size(x.shape[1], kw, stride, padding))
-    )
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            patch = padded[i * stride : i * stride + kh, j * stride : j * stride + kw]
-            out[i, j] = np.sum(patch * kernel)
-    return out
+    return cross_correlate(padded, kernel, stride)
 
 
 # --8<-- [end:conv2d]
@@ -129,13 +137,13 @@ def patch_table(x: object, kernel: object, stride: int = 1, padding: int = 0) ->
             r, c = i * stride, j * stride
             patch = padded[r : r + kh, c : c + kw]
             terms = " + ".join(
-                f"{_fmt(p)}·{_fmt(k)}"
+                f"{_factor(p)}·{_factor(k)}"
                 for p, k in zip(patch.ravel(), kernel_arr.ravel(), strict=True)
             )
-            shown = " ; ".join(" ".join(_fmt(v) for v in row) for row in patch)
+            shown = " ; ".join(" ".join(_fmt(v).replace("-", "−") for v in row) for row in patch)
             rows.append(
                 f"| Y[{i + 1},{j + 1}] | {r + 1}–{r + kh}, {c + 1}–{c + kw} | {shown} "
-                f"| {terms} = **{_fmt(y[i, j])}** |"
+                f"| {terms} = **{_fmt(y[i, j]).replace('-', '−')}** |"
             )
     return "\n".join(rows)
 
@@ -144,6 +152,11 @@ def _fmt(value: float) -> str:
     """Integers without a trailing .0; other numbers with up to 6 significant digits."""
     value = float(value)
     return str(int(value)) if value.is_integer() else f"{value:.6g}"
+
+
+def _factor(value: float) -> str:
+    """A factor in a product as text: a negative one in brackets, with a minus sign."""
+    return f"(−{_fmt(-value)})" if value < 0 else _fmt(value)
 
 
 def to_latex(matrix: object) -> str:

@@ -15,17 +15,18 @@ from torch import nn
 
 # --8<-- [start:count]
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters of ``module``, each distinct tensor counted once.
+    """Number of parameters of ``module``: the sheet's ``sum(p.numel() for p in
+    module.parameters())``, with its input checked.
 
-    Tied weights (one ``Parameter`` used by two layers) count once. With
-    ``trainable_only=True``, frozen parameters (``requires_grad=False``) are left out.
+    ``parameters()`` yields each tensor once, so tied weights (one ``Parameter`` used by
+    two layers) count once, as in the sheet's one-liner. With ``trainable_only=True``,
+    frozen parameters (``requires_grad=False``) are left out.
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     if not isinstance(trainable_only, bool):
         raise TypeError(f"trainable_only must be a bool, got {type(trainable_only).__name__}")
-    distinct = {id(p): p for p in module.parameters()}  # parameters() already skips repeats
-    return sum(p.numel() for p in distinct.values() if p.requires_grad or not trainable_only)
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
 # --8<-- [end:count]

@@ -71,7 +71,8 @@ def test_to_latex_and_patch_table():
     assert conv.to_latex([[1, -2], [0.5, 3]]) == r"\begin{pmatrix} 1 & -2 \\ 0.5 & 3 \end{pmatrix}"
     table = conv.patch_table(SHEET_X, SHEET_K)
     assert table.count("\n") == 2 + 9 - 1  # header, rule, nine entries
-    assert "| Y[3,3] | 3–4, 3–4 | 0 2 ; 0 -1 | 0·1 + 2·0 + 0·2 + -1·1 = **-1** |" in table
+    assert "| Y[3,3] | 3–4, 3–4 | 0 2 ; 0 −1 | 0·1 + 2·0 + 0·2 + (−1)·1 = **−1** |" in table
+    assert "+ -" not in table
 
 
 def test_running_the_file_prints_the_answers():
@@ -105,6 +106,24 @@ def test_agrees_with_torch(case):
         conv.output_size(x.shape[1], k.shape[1], stride, padding),
     )
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("padding", [0, 1, 2])
+def test_output_size_formula_agrees_with_torch(stride, padding):
+    """The formula alone (conv2d does not use it) against the shape torch returns."""
+    for n in range(1, 9):
+        for k in range(1, n + 2 * padding + 1):
+            x, kernel = torch.zeros(1, 1, n, n), torch.zeros(1, 1, k, k)
+            o = F.conv2d(x, kernel, stride=stride, padding=padding).shape[-1]
+            assert conv.output_size(n, k, stride, padding) == o, (n, k, stride, padding)
+
+
+def test_core_loop_is_the_layer_without_checks():
+    padded = conv.pad(SHEET_X, 1)
+    np.testing.assert_array_equal(
+        conv.cross_correlate(padded, np.array(SHEET_K, dtype=float), 2), SHEET_ANSWERS[(2, 1)]
+    )
 
 
 @settings(max_examples=100, deadline=None, derandomize=True)

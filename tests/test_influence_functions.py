@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sympy as sp
 import torch
@@ -74,11 +76,89 @@ def test_error_shrinks_like_eps_squared(fitted):
     )
 
 
-def test_leave_one_out_prediction_is_close():
-    x, y = inf.make_data(n=25, seed=3)
-    pairs = inf.leave_one_out(x, y, inf.L2, inf.X_TEST, inf.Y_TEST)
-    assert len(pairs) == 25
-    assert inf.correlation(pairs) > 0.99
+@pytest.fixture(scope="module")
+def loo():
+    """Leave-one-out on the page's own data (N = 60, 120 refits: a few seconds)."""
+    return inf.leave_one_out(inf.X, inf.Y, inf.L2, inf.X_TEST, inf.Y_TEST)
+
+
+def test_leave_one_out_prediction_has_the_right_scale(loo):
+    assert {len(v) for v in loo.values()} == {inf.X.shape[0]}
+    for key, tolerance in inf.LOO_TOLERANCE.items():
+        inf.check_leave_one_out(loo[key], loo["refit"], *tolerance)
+    # The second-order term is what the first-order prediction misses: with it, the slope
+    # is much closer to 1.
+    first, _ = inf.scale_check(loo["first_order"], loo["refit"])
+    second, _ = inf.scale_check(loo["second_order"], loo["refit"])
+    assert abs(second - 1) < abs(first - 1) / 5
+
+
+@pytest.mark.parametrize("factor", [2.0, 0.5, 60 / 59, 59 / 60])
+def test_mis_scaled_leave_one_out_predictions_fail_the_check(loo, factor):
+    """Predictions scaled by 2 or 1/2 must fail the first-order check; 1/(N - 1) or
+    (N - 1)/N^2 in place of 1/N must fail the second-order one. The correlation cannot
+    tell: it is the same for every factor."""
+    n = inf.X.shape[0]
+    assert factor in (2.0, 0.5) or abs(factor - 1) >= 1 / n - 1e-12
+    first = [factor * v for v in loo["first_order"]]
+    correction = [s - f for s, f in zip(loo["second_order"], loo["first_order"], strict=True)]
+    second = [factor * f + c for f, c in zip(loo["first_order"], correction, strict=True)]
+    assert inf.correlation(first, loo["refit"]) == pytest.approx(
+        inf.correlation(loo["first_order"], loo["refit"]), rel=1e-12
+    )
+    with pytest.raises(AssertionError, match="leave-one-out"):
+        inf.check_leave_one_out(second, loo["refit"], *inf.LOO_TOLERANCE["second_order"])
+    if factor in (2.0, 0.5):
+        with pytest.raises(AssertionError, match="leave-one-out"):
+            inf.check_leave_one_out(first, loo["refit"], *inf.LOO_TOLERANCE["first_order"])
+
+
+def test_scale_check_by_hand():
+    assert inf.scale_check([1.0, 2.0], [2.0, 4.0]) == pytest.approx((2.0, 0.5))
+    assert inf.scale_check([1.0, -2.0], [1.0, -2.0]) == pytest.approx((1.0, 0.0))
+
+
+@pytest.mark.parametrize("j", [0, 17])
+def test_the_refit_without_j_is_theta_hat_of_minus_one_over_n(fitted, j):
+    """Dropping L_j and still dividing by N is the objective at eps = -1/N, exactly."""
+    objective, theta_hat = fitted
+    n = inf.X.shape[0]
+    keep = torch.arange(n) != j
+    without = inf.newton_minimise(
+        lambda t: inf.logistic_losses(t, inf.X[keep], inf.Y[keep]).sum() / n + 0.5 * inf.L2 * t @ t,
+        theta_hat,
+    )
+    z = inf.point_loss_fn(inf.X[j], inf.Y[j])
+    weighted = inf.newton_minimise(lambda t: objective(t) - z(t) / n, theta_hat)
+    torch.testing.assert_close(without, weighted, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("j", [0, 7])
+def test_second_derivative_matches_finite_differences_of_refits(fitted, j):
+    objective, theta_hat = fitted
+    z = inf.point_loss_fn(inf.X[j], inf.Y[j])
+    h = 1e-4
+    plus = inf.newton_minimise(lambda t: objective(t) + h * z(t), theta_hat)
+    minus = inf.newton_minimise(lambda t: objective(t) - h * z(t), theta_hat)
+    central = (plus - 2 * theta_hat + minus) / h**2  # error O(h^2), rounding ~1e-16 / h^2
+    torch.testing.assert_close(
+        inf.second_derivative(objective, z, theta_hat), central, rtol=1e-5, atol=1e-5
+    )
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    st.lists(st.floats(-10, 10, allow_nan=False), min_size=2, max_size=20),
+    st.floats(-10, 10, allow_nan=False),
+)
+def test_second_derivative_for_the_mean(xs, z):
+    """theta_hat(eps) = (mean + eps z) / (1 + eps), so theta_hat''(0) = -2 (z - mean)."""
+    x = torch.tensor(xs, dtype=F64)
+    theta_hat = x.mean().reshape(1)
+    second = inf.second_derivative(
+        lambda t: ((x - t[0]) ** 2 / 2).mean(), lambda t: (z - t[0]) ** 2 / 2, theta_hat
+    )
+    assert second.item() == pytest.approx(-2 * (z - x.mean().item()), abs=1e-9)
 
 
 def test_influence_on_loss_is_the_chain_rule(fitted):
@@ -94,12 +174,16 @@ def test_influence_on_loss_is_the_chain_rule(fitted):
 
 def test_loglog_slope_and_correlation_helpers():
     assert inf.loglog_slope([1, 10, 100], [3, 300, 30000]) == pytest.approx(2)
-    assert inf.correlation([(1, 2), (2, 4), (3, 6)]) == pytest.approx(1)
+    assert inf.correlation([1, 2, 3], [2, 4, 6]) == pytest.approx(1)
 
 
 def test_running_the_file_prints_the_results():
     out = run_snippet("influence_functions")
-    assert "log-log slope of the error: 1.9" in out and "leave-one-out: correlation" in out
+    slope = re.search(r"log-log slope of the error: ([0-9.]+)", out)
+    assert slope and abs(float(slope.group(1)) - 2) < 0.05, out
+    for key in inf.LOO_TOLERANCE:
+        found = re.search(rf"leave-one-out, {key}: slope ([0-9.]+), relative error ([0-9.]+)", out)
+        assert found and abs(float(found.group(1)) - 1) < inf.LOO_TOLERANCE[key][0], out
 
 
 # --- bad input ---

@@ -61,6 +61,30 @@ def test_a_wrong_log_step_is_caught():
     assert not mle.is_same(wrong, right)
 
 
+STEP_NAMES = [name for name, _, _ in mle.derivation()]
+
+
+@pytest.mark.parametrize("name", STEP_NAMES)
+def test_a_step_with_an_extra_term_that_vanishes_at_some_n_is_caught(name):
+    """(N-1)(N-2)(N-3)(N-7) is 0 at N = 1, 2, 3, 7: a spot check of those N would pass it."""
+    shown, derived = {n: (s, d) for n, s, d in mle.derivation()}[name]
+    assert mle.is_same(shown, derived)
+    n = mle.N
+    extra = (n - 1) * (n - 2) * (n - 3) * (n - 7)
+    assert all(extra.subs(n, k) == 0 for k in (1, 2, 3, 7))
+    assert not mle.is_same(shown + extra, derived), f"step '{name}' accepts an extra term"
+    assert not mle.is_same(shown * (1 + extra), derived), f"step '{name}' accepts a factor"
+
+
+def test_the_likelihood_step_is_derived_from_the_density():
+    """The first step is compared with SymPy's exponential density, not with a copy of itself."""
+    i, lam, xs = mle.i, mle.lam, mle.xs
+    _, shown, derived = mle.derivation()[0]
+    assert derived.has(mle.DENSITY) and mle.DENSITY == lam * sp.exp(-lam * xs[i])
+    for wrong in (lam * sp.exp(-2 * lam * xs[i]), sp.exp(-lam * xs[i]), lam * sp.exp(lam * xs[i])):
+        assert not mle.is_same(sp.Product(wrong, (i, 1, mle.N)), derived)
+
+
 def test_bias_by_sympy():
     mean_mle, mean_unbiased = mle.expected_mle_sympy()
     n = sp.Symbol("N", integer=True, positive=True)
@@ -102,9 +126,21 @@ def test_log_likelihood_agrees_with_torch(x, rate):
 
 
 def test_simulation_is_seeded_and_converges():
-    rows = mle.simulate(2.5, [10, 100_000])
-    assert rows == mle.simulate(2.5, [10, 100_000])
-    assert rows[-1][2] < 0.05
+    rows = mle.simulate(2.5, [10, 100_000], reps=50)
+    assert rows == mle.simulate(2.5, [10, 100_000], reps=50)
+    assert abs(rows[-1][1] - 2.5) < 0.05
+    # The mean error over the replicates is close to sqrt(2/pi) * rate / sqrt(N).
+    assert rows[-1][2] == pytest.approx(np.sqrt(2 / np.pi) * 2.5 / np.sqrt(100_000), rel=0.3)
+
+
+def test_simulation_mean_error_is_the_mean_over_replicates():
+    """Against a plain loop over exponential_mle, with the same seeded draws."""
+    rng = np.random.default_rng(5)
+    draws = rng.exponential(scale=1 / 2.0, size=(30, 40))
+    errors = [abs(mle.exponential_mle(row) - 2.0) for row in draws]
+    [(n, first, mean_error)] = mle.simulate(2.0, [40], reps=30, seed=5)
+    assert n == 40 and first == pytest.approx(mle.exponential_mle(draws[0]), rel=1e-12)
+    assert mean_error == pytest.approx(np.mean(errors), rel=1e-12)
 
 
 def test_running_the_file_prints_the_results():

@@ -159,8 +159,13 @@ def test_influence_page_shows_slope_correlation_and_plots(built_site):
     text = soup.get_text(" ")
     slope = re.search(r"log\(ε\):\s*([0-9.]+)", text)
     assert slope and abs(float(slope.group(1)) - 2) < 0.05
-    corr = re.search(r"predicted and actual change:\s*([0-9.]+)", text)
+    corr = re.search(r"prediction and the actual change:\s*([0-9]\.[0-9]+)", text)
     assert corr and float(corr.group(1)) > 0.99
+    loo = [t for t in soup.find_all("table") if "largest error" in t.get_text()]
+    rows = [[td.get_text().strip() for td in tr.find_all("td")] for tr in loo[0].find_all("tr")]
+    scale = {r[0][:12]: (float(r[2]), float(r[3])) for r in rows if r and "usual" not in r[1]}
+    assert abs(scale["first order,"][0] - 1) < 0.1 and scale["first order,"][1] < 0.1
+    assert abs(scale["second order"][0] - 1) < 0.006 and scale["second order"][1] < 0.015
     plots = [svg for svg in soup.find_all("svg") if svg.find("g", id="figure_1")]
     assert len(plots) == 2, "expected the eps^2 plot and the leave-one-out scatter plot"
     assert "Cook & Weisberg (1982" in text and "Koh & Liang (2017" in text
@@ -422,3 +427,29 @@ def test_caches_are_invalidated_by_snippet_and_version_changes(tmp_path):
     assert mkdocs_build(project, site).returncode == 0
     after_katex = cache_entries(project, "katex")
     assert after_katex and not (after_katex & before_katex)
+
+
+def test_fault_leave_one_out_scale(project_copy, tmp_path):
+    """1/(N - 1) for 1/N: the correlation is unchanged, the scale check must stop the build."""
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        "snippets/influence_functions.py",
+        "    eps = -1 / n  #",
+        "    eps = -1 / (n - 1)  #",
+    )
+    assert "leave-one-out: slope" in out
+    assert "docs/exercises/influence-functions.md" in out
+
+
+def test_fault_output_size_formula(project_copy, tmp_path):
+    """A wrong output-size formula must disagree with the shape torch returns."""
+    out = break_and_build(
+        project_copy,
+        tmp_path,
+        "snippets/conv2d.py",
+        "    return (n + 2 * padding - k) // stride + 1",
+        "    return (n + padding - k) // stride + 1",
+    )
+    assert "output-size formula gives" in out and "case (c)" in out
+    assert "docs/exercises/convolution.md" in out
