@@ -18,33 +18,225 @@ F64 = torch.float64  # every tensor here is float64: the checks need the precisi
 
 # --8<-- [start:influence]
 def _check_theta(theta: object) -> torch.Tensor:
+    """``theta`` detached, or raise: a non-empty, finite, 1-D float32/float64 tensor."""
     if not isinstance(theta, torch.Tensor) or not theta.is_floating_point():
         raise TypeError(f"theta must be a floating-point torch.Tensor, got {type(theta).__name__}")
+    if theta.dtype not in (torch.float32, torch.float64):
+        raise TypeError(
+            f"theta must be float64 (or float32), got {theta.dtype}: too few digits for a "
+            "Hessian solve; use theta.double()"
+        )
     if theta.ndim != 1:
         raise ValueError(
             f"theta must be 1-D (flatten the parameters), got shape {tuple(theta.shape)}"
         )
+    if theta.numel() == 0:
+        raise ValueError("theta must not be empty")
+    if not torch.isfinite(theta).all():
+        raise ValueError("theta must not contain NaN or inf")
     return theta.detach()
 
 
-def _gradient(fn: Callable, theta: torch.Tensor, name: str) -> torch.Tensor:
-    theta = theta.clone().requires_grad_(True)
-    value = fn(theta)
+def _value(fn: Callable, theta: torch.Tensor, name: str) -> torch.Tensor:
+    """fn(theta) as a finite scalar tensor of theta's dtype, or raise naming ``name``."""
+    try:
+        value = fn(theta)
+    except RuntimeError as error:  # e.g. float32 theta with float64 data
+        raise ValueError(
+            f"{name} failed at theta (dtype {theta.dtype}, shape {tuple(theta.shape)}): {error}"
+        ) from None
     if not isinstance(value, torch.Tensor) or value.numel() != 1:
         raise ValueError(f"{name} must return a scalar tensor")
-    (grad,) = torch.autograd.grad(value.reshape(()), theta)
-    if grad.shape != theta.shape:
-        raise ValueError(
-            f"{name}'s gradient has shape {tuple(grad.shape)}, theta {tuple(theta.shape)}"
+    if value.dtype != theta.dtype:
+        raise TypeError(
+            f"{name} returns {value.dtype} but theta is {theta.dtype}: give theta the data's dtype"
         )
-    return grad
+    if not torch.isfinite(value).all():
+        raise ValueError(f"{name} is not finite at theta (NaN or inf in the data or the model?)")
+    return value.reshape(())
+
+
+def _gradient(fn: Callable, theta: torch.Tensor, name: str) -> torch.Tensor:
+    """The gradient of fn at theta; zeros where fn does not depend on theta."""
+    theta = theta.clone().requires_grad_(True)
+    value = _value(fn, theta, name)
+    if not value.requires_grad:  # a constant: zero gradient
+        return torch.zeros_like(theta).detach()
+    (grad,) = torch.autograd.grad(value, theta, allow_unused=True)
+    if grad is None:
+        return torch.zeros_like(theta).detach()
+    if not torch.isfinite(grad).all():
+        raise ValueError(f"{name}'s gradient is not finite at theta")
+    return grad.detach()
 
 
 def hessian(objective: Callable, theta: torch.Tensor) -> torch.Tensor:
-    """The Hessian of ``objective`` at ``theta``, by torch.autograd."""
+    """The Hessian of ``objective`` at ``theta``: d x d, so for d up to a few thousand.
+
+    For d > 64, reverse-over-reverse with ``torch.func`` (vectorised); otherwise, or
+    if ``torch.func`` cannot transform the objective, one backward pass per parameter.
+    Refuses what ``influence_on_parameters`` refuses for ``objective`` and ``theta``.
+    """
     theta = _check_theta(theta)
-    _gradient(objective, theta, "objective")  # validates the output shape
-    return torch.autograd.functional.hessian(lambda t: objective(t).reshape(()), theta)
+    if not _value(objective, theta.clone().requires_grad_(True), "objective").requires_grad:
+        raise ValueError("objective does not depend on theta: its Hessian is 0")
+    scalar = lambda t: objective(t).reshape(())  # noqa: E731
+    h = None
+    if theta.numel() > 64:  # below this, the plain loop is faster than vectorising
+        try:
+            h = torch.func.jacrev(torch.func.grad(scalar))(theta)
+        except RuntimeError:  # e.g. .item() or in-place operations inside the objective
+            pass
+    if h is None:
+        h = torch.autograd.functional.hessian(scalar, theta)
+    if not torch.isfinite(h).all():
+        raise ValueError("objective's Hessian is not finite at theta")
+    return h.detach()
+
+
+class InfluenceSolver:
+    """Factorise the Hessian once, then answer any number of influence queries.
+
+    ``objective(theta)`` is the training objective that ``theta_hat`` minimises.
+    Building the solver computes H (+ ``damping`` I) and its Cholesky factor, O(d^3);
+    each query then costs one gradient and one O(d^2) solve.
+
+    Refuses (``ValueError``): a ``theta_hat`` where the objective's gradient norm
+    exceeds ``grad_tol`` (not a minimiser; the formula assumes one); a Hessian that is
+    indefinite, singular or has condition number above ``max_condition`` (the solve
+    would lose more than log10(max_condition) of float64's 16 digits); NaN or inf in
+    theta, the objective, its gradient or Hessian; an objective that does not depend on
+    theta; a non-scalar objective; a negative ``damping``. (``TypeError``): a theta
+    that is not a float32/float64 1-D tensor, or whose dtype the objective does not keep.
+    """
+
+    def __init__(
+        self,
+        objective: Callable,
+        theta_hat: torch.Tensor,
+        *,
+        damping: float = 0.0,
+        grad_tol: float = 1e-6,
+        max_condition: float = 1e10,
+    ) -> None:
+        self.objective, self.theta_hat = objective, _check_theta(theta_hat)
+        if not damping >= 0:
+            raise ValueError(f"damping must be >= 0, got {damping}")
+        grad_norm = _gradient(objective, self.theta_hat, "objective").norm().item()
+        if grad_norm > grad_tol:
+            raise ValueError(
+                f"theta_hat is not a minimiser: the objective's gradient norm is {grad_norm:.3g} "
+                f"> grad_tol={grad_tol:g}; minimise further (or raise grad_tol knowingly)"
+            )
+        h = hessian(objective, self.theta_hat)
+        h = h + damping * torch.eye(h.shape[0], dtype=h.dtype)
+        eigenvalues = torch.linalg.eigvalsh(h)
+        smallest, largest = eigenvalues[0].item(), eigenvalues[-1].item()
+        if largest <= 0 or smallest <= largest / max_condition:
+            raise ValueError(
+                "objective's Hessian at theta_hat is singular, indefinite or ill-conditioned "
+                f"(eigenvalues from {smallest:.3g} to {largest:.3g}, condition number above "
+                f"max_condition={max_condition:g}); the influence is undefined or unreliable "
+                "there (a non-convex model needs damping)"
+            )
+        self.condition = largest / smallest
+        self.cholesky = torch.linalg.cholesky(h)
+
+    def solve(self, g: torch.Tensor) -> torch.Tensor:
+        """(H + damping I)^{-1} g for a vector g."""
+        return torch.cholesky_solve(g[:, None], self.cholesky)[:, 0]
+
+    def on_parameters(self, point_loss: Callable) -> torch.Tensor:
+        """-H^{-1} grad L(z; theta_hat): d theta_hat(eps) / d eps at eps = 0."""
+        return -self.solve(_gradient(point_loss, self.theta_hat, "point_loss"))
+
+    def on_loss(self, point_loss: Callable, test_loss: Callable) -> float:
+        """-grad L_test^T H^{-1} grad L(z): d test_loss(theta_hat(eps)) / d eps at 0."""
+        grad_test = _gradient(test_loss, self.theta_hat, "test_loss")
+        return float(grad_test @ self.on_parameters(point_loss))
+
+
+def conjugate_gradient(
+    matvec: Callable, b: torch.Tensor, tol: float = 1e-12, max_iter: int | None = None
+) -> tuple[torch.Tensor, int]:
+    """Solve A x = b for symmetric positive definite A, given only v -> A v.
+
+    Stops when |A x - b| <= tol |b|; returns (x, iterations). Refuses (``ValueError``)
+    an A with a direction of curvature <= 0 (not positive definite: add damping) and
+    no convergence within ``max_iter`` (default 10 d) iterations.
+    """
+    x, r = torch.zeros_like(b), b.clone()
+    p, rr = r.clone(), r @ r
+    stop, limit = (tol * b.norm()) ** 2, max_iter if max_iter is not None else 10 * b.numel()
+    for iteration in range(limit + 1):
+        if rr <= stop:
+            return x, iteration
+        ap = matvec(p)
+        curvature = p @ ap
+        if not curvature > 0:
+            raise ValueError(
+                f"the Hessian has curvature {curvature.item():.3g} <= 0 along a direction "
+                "(not positive definite): add damping"
+            )
+        alpha = rr / curvature
+        x, r = x + alpha * p, r - alpha * ap
+        rr_next = r @ r
+        p, rr = r + (rr_next / rr) * p, rr_next
+    raise ValueError(
+        f"conjugate gradients did not converge in {limit} iterations (relative residual "
+        f"{(rr.sqrt() / b.norm()).item():.3g}): add damping or raise max_iter"
+    )
+
+
+class HessianFreeSolver:
+    """Influence without forming H: conjugate gradients on (H + damping I) v = g.
+
+    Each Hessian-vector product is forward-over-reverse (``torch.func.jvp`` of
+    ``torch.func.grad``), about the cost of two gradients; memory is O(d) plus what one
+    gradient of the objective needs. ``objective`` must be a pure function of theta
+    that ``torch.func`` can transform. For a non-convex model, pass ``damping`` > 0.
+
+    Refuses what ``InfluenceSolver`` refuses for its arguments (a Hessian that is not
+    positive definite shows up as curvature <= 0, or no convergence, in
+    ``conjugate_gradient``), and what ``conjugate_gradient`` refuses.
+    """
+
+    def __init__(
+        self,
+        objective: Callable,
+        theta_hat: torch.Tensor,
+        *,
+        damping: float = 0.0,
+        grad_tol: float = 1e-6,
+        tol: float = 1e-12,
+        max_iter: int | None = None,
+    ) -> None:
+        self.objective, self.theta_hat = objective, _check_theta(theta_hat)
+        if not damping >= 0:
+            raise ValueError(f"damping must be >= 0, got {damping}")
+        grad_norm = _gradient(objective, self.theta_hat, "objective").norm().item()
+        if grad_norm > grad_tol:
+            raise ValueError(
+                f"theta_hat is not a minimiser: the objective's gradient norm is {grad_norm:.3g} "
+                f"> grad_tol={grad_tol:g}; minimise further (or raise grad_tol knowingly)"
+            )
+        self.damping, self.tol, self.max_iter, self.iterations = damping, tol, max_iter, 0
+        self._grad = torch.func.grad(lambda t: objective(t).reshape(()))
+
+    def hvp(self, v: torch.Tensor) -> torch.Tensor:
+        """(H + damping I) v, forward-over-reverse."""
+        _, hv = torch.func.jvp(self._grad, (self.theta_hat,), (v,))
+        return hv + self.damping * v
+
+    def solve(self, g: torch.Tensor) -> torch.Tensor:
+        """(H + damping I)^{-1} g by conjugate gradients."""
+        if not g.any():
+            return torch.zeros_like(g)
+        x, self.iterations = conjugate_gradient(self.hvp, g, self.tol, self.max_iter)
+        return x
+
+    on_parameters = InfluenceSolver.on_parameters
+    on_loss = InfluenceSolver.on_loss
 
 
 def influence_on_parameters(
@@ -54,27 +246,21 @@ def influence_on_parameters(
 
     ``objective(theta)`` is the training objective that ``theta_hat`` minimises,
     ``point_loss(theta)`` the loss L(z; theta) of the point z whose weight eps is
-    changed. Raises ValueError if the Hessian is singular or indefinite.
+    changed. One query; for many, build an ``InfluenceSolver`` once (or a
+    ``HessianFreeSolver`` for large d). Refuses what ``InfluenceSolver`` refuses, and a
+    ``point_loss`` that is not a finite scalar; a constant point loss has influence 0.
     """
-    theta_hat = _check_theta(theta_hat)
-    h = hessian(objective, theta_hat)
-    chol, info = torch.linalg.cholesky_ex(h)
-    if info != 0:
-        smallest = torch.linalg.eigvalsh(h)[0].item()
-        raise ValueError(
-            "the Hessian of the objective at theta_hat is singular or indefinite "
-            f"(smallest eigenvalue {smallest:.3g}); the influence is undefined there"
-        )
-    grad = _gradient(point_loss, theta_hat, "point_loss")
-    return -torch.cholesky_solve(grad[:, None], chol)[:, 0]
+    return InfluenceSolver(objective, theta_hat).on_parameters(point_loss)
 
 
 def influence_on_loss(
     objective: Callable, point_loss: Callable, test_loss: Callable, theta_hat: torch.Tensor
 ) -> float:
-    """d test_loss(theta_hat(eps)) / d eps at eps = 0: -grad L_test^T H^{-1} grad L(z)."""
-    direction = influence_on_parameters(objective, point_loss, theta_hat)
-    return float(_gradient(test_loss, _check_theta(theta_hat), "test_loss") @ direction)
+    """d test_loss(theta_hat(eps)) / d eps at eps = 0: -grad L_test^T H^{-1} grad L(z).
+
+    Refuses what ``influence_on_parameters`` refuses, and the same of ``test_loss``.
+    """
+    return InfluenceSolver(objective, theta_hat).on_loss(point_loss, test_loss)
 
 
 # --8<-- [end:influence]
@@ -98,18 +284,22 @@ def second_derivative(
     point_loss: Callable,
     theta_hat: torch.Tensor,
     first: torch.Tensor | None = None,
+    solver: InfluenceSolver | None = None,
 ) -> torch.Tensor:
     """d^2 theta_hat(eps) / d eps^2 at eps = 0 (needs the losses to be C^3).
 
     Differentiating grad R(theta(eps)) + eps grad L(theta(eps)) = 0 twice gives
     H theta'' = -D^3 R[theta', theta'] - 2 (grad^2 L) theta'. ``first`` is theta'(0)
-    if already computed by ``influence_on_parameters``.
+    if already computed by ``influence_on_parameters``, ``solver`` an ``InfluenceSolver``
+    for the objective at ``theta_hat`` if one exists (then H is not formed again).
     """
     theta_hat = _check_theta(theta_hat)
     if first is None:
         first = influence_on_parameters(objective, point_loss, theta_hat)
     rhs = _directional(objective, theta_hat, first, 3)
     rhs = rhs + 2 * _directional(point_loss, theta_hat, first, 2)
+    if solver is not None:
+        return -solver.solve(rhs)
     return -torch.linalg.solve(hessian(objective, theta_hat), rhs)
 
 
@@ -200,15 +390,16 @@ def leave_one_out(
     test_loss = point_loss_fn(x_test, y_test)
     base = test_loss(theta_hat).item()
     grad_test = _gradient(test_loss, theta_hat, "test_loss")
+    solver = InfluenceSolver(objective, theta_hat)  # factorise H once, for all N points
     out: dict[str, list[float]] = {k: [] for k in ("first_order", "second_order", "refit",
                                                    "refit_mean")}  # fmt: skip
     for j in range(n):
         z = point_loss_fn(x[j], y[j])
-        first = influence_on_parameters(objective, z, theta_hat)
+        first = solver.on_parameters(z)
         slope = float(grad_test @ first)  # d/d eps of the test loss at 0: influence_on_loss
         curvature = float(  # d^2/d eps^2 of the test loss at 0, by the chain rule
             first @ _directional(test_loss, theta_hat, first, 2)
-            + grad_test @ second_derivative(objective, z, theta_hat, first)
+            + grad_test @ second_derivative(objective, z, theta_hat, first, solver)
         )
         out["first_order"].append(eps * slope)
         out["second_order"].append(eps * slope + eps**2 / 2 * curvature)
