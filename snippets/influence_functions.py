@@ -66,7 +66,7 @@ def _gradient(fn: Callable, theta: torch.Tensor, name: str) -> torch.Tensor:
     if grad is None:
         return torch.zeros_like(theta).detach()
     if not torch.isfinite(grad).all():
-        raise ValueError(f"{name}'s gradient is not finite at theta")
+        raise ValueError(f"{name}'s gradient is not finite at theta (NaN or inf in the data?)")
     return grad.detach()
 
 
