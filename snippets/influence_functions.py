@@ -175,8 +175,8 @@ def conjugate_gradient(
         curvature = p @ ap
         if not curvature > 0:
             raise ValueError(
-                f"the Hessian has curvature {curvature.item():.3g} <= 0 along a direction "
-                "(not positive definite): add damping"
+                f"the matrix has curvature p.Ap/|p|^2 = {(curvature / (p @ p)).item():.3g} <= 0 "
+                "along a direction (not positive definite): add damping"
             )
         alpha = rr / curvature
         x, r = x + alpha * p, r - alpha * ap
@@ -191,10 +191,12 @@ def conjugate_gradient(
 class HessianFreeSolver:
     """Influence without forming H: conjugate gradients on (H + damping I) v = g.
 
-    Each Hessian-vector product is forward-over-reverse (``torch.func.jvp`` of
-    ``torch.func.grad``), about the cost of two gradients; memory is O(d) plus what one
-    gradient of the objective needs. ``objective`` must be a pure function of theta
-    that ``torch.func`` can transform. For a non-convex model, pass ``damping`` > 0.
+    Each Hessian-vector product is forward-over-reverse by default (``torch.func.jvp``
+    of ``torch.func.grad``; ``objective`` must be a pure function ``torch.func`` can
+    transform), or ``hvp="reverse-over-reverse"`` (double backward with
+    ``torch.autograd``, often faster in eager PyTorch for small models). Either costs a
+    few gradients; memory is O(d) plus what one gradient of the objective needs. For a
+    non-convex model, pass ``damping`` > 0.
 
     Refuses what ``InfluenceSolver`` refuses for its arguments (a Hessian that is not
     positive definite shows up as curvature <= 0, or no convergence, in
@@ -210,8 +212,14 @@ class HessianFreeSolver:
         grad_tol: float = 1e-6,
         tol: float = 1e-12,
         max_iter: int | None = None,
+        hvp: str = "forward-over-reverse",
     ) -> None:
         self.objective, self.theta_hat = objective, _check_theta(theta_hat)
+        if hvp not in ("forward-over-reverse", "reverse-over-reverse"):
+            raise ValueError(
+                f"hvp must be 'forward-over-reverse' or 'reverse-over-reverse', got {hvp!r}"
+            )
+        self.mode = hvp
         if not damping >= 0:
             raise ValueError(f"damping must be >= 0, got {damping}")
         grad_norm = _gradient(objective, self.theta_hat, "objective").norm().item()
@@ -224,8 +232,14 @@ class HessianFreeSolver:
         self._grad = torch.func.grad(lambda t: objective(t).reshape(()))
 
     def hvp(self, v: torch.Tensor) -> torch.Tensor:
-        """(H + damping I) v, forward-over-reverse."""
-        _, hv = torch.func.jvp(self._grad, (self.theta_hat,), (v,))
+        """(H + damping I) v."""
+        if self.mode == "forward-over-reverse":
+            _, hv = torch.func.jvp(self._grad, (self.theta_hat,), (v,))
+        else:
+            theta = self.theta_hat.clone().requires_grad_(True)
+            value = self.objective(theta).reshape(())
+            (grad,) = torch.autograd.grad(value, theta, create_graph=True)
+            (hv,) = torch.autograd.grad(grad @ v, theta)
         return hv + self.damping * v
 
     def solve(self, g: torch.Tensor) -> torch.Tensor:
@@ -442,6 +456,185 @@ def correlation(predicted: list[float], actual: list[float]) -> float:
 
 
 # --8<-- [end:logistic]
+
+
+# --8<-- [start:mlp]
+def mlp(theta: torch.Tensor, x: torch.Tensor, widths: tuple[int, ...]) -> torch.Tensor:
+    """A tanh MLP with layer sizes ``widths`` (the last is 1), its weights and biases
+    flattened into ``theta``; returns one logit per row of ``x``."""
+    h, start = x, 0
+    for layer, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
+        w = theta[start : start + n_in * n_out].reshape(n_out, n_in)
+        b = theta[start + n_in * n_out : start + n_in * n_out + n_out]
+        start += n_in * n_out + n_out
+        h = h @ w.T + b
+        if layer < len(widths) - 2:
+            h = torch.tanh(h)
+    return h[:, 0]
+
+
+def mlp_init(widths: tuple[int, ...], seed: int) -> torch.Tensor:
+    """Seeded initial parameters: weights N(0, 1/fan_in), biases 0."""
+    generator, parts = torch.Generator().manual_seed(seed), []
+    for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+        weights = torch.randn(n_in * n_out, generator=generator, dtype=F64) / n_in**0.5
+        parts += [weights, torch.zeros(n_out, dtype=F64)]
+    return torch.cat(parts)
+
+
+def make_mlp_data(n: int, d_in: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded synthetic labels from a nonlinear rule: P(y = 1) = sigmoid(2 sin(1.5 x0) + x1 x2)."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d_in, generator=generator, dtype=F64)
+    logit = 2 * torch.sin(1.5 * x[:, 0]) + x[:, 1] * x[:, 2]
+    return x, (torch.rand(n, generator=generator, dtype=F64) < torch.sigmoid(logit)).to(F64)
+
+
+def lbfgs(fn: Callable, theta0: torch.Tensor, steps: int, history: int = 20) -> torch.Tensor:
+    """``steps`` iterations of L-BFGS with a backtracking (Armijo) line search; deterministic."""
+
+    def value_and_grad(theta: torch.Tensor) -> tuple[float, torch.Tensor]:
+        theta = theta.clone().requires_grad_(True)
+        value = fn(theta)
+        (grad,) = torch.autograd.grad(value, theta)
+        return value.item(), grad
+
+    theta = theta0.detach().clone()
+    value, grad = value_and_grad(theta)
+    pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for _ in range(steps):
+        q, alphas = grad.clone(), []
+        for s, y in reversed(pairs):  # the two-loop recursion: q = H_k^{-1} grad
+            alphas.append((s @ q) / (y @ s))
+            q -= alphas[-1] * y
+        if pairs:
+            q *= (pairs[-1][0] @ pairs[-1][1]) / (pairs[-1][1] @ pairs[-1][1])
+        for (s, y), alpha in zip(pairs, reversed(alphas), strict=True):
+            q += (alpha - (y @ q) / (y @ s)) * s
+        direction, step = -q, 1.0 if pairs else 1.0 / max(1.0, grad.norm().item())
+        slope = (grad @ direction).item()
+        while True:
+            new = theta + step * direction
+            new_value, new_grad = value_and_grad(new)
+            if new_value <= value + 1e-4 * step * slope or step < 1e-10:
+                break
+            step /= 2
+        s, y = new - theta, new_grad - grad
+        if s @ y > 1e-12 * (s @ s):
+            pairs = (pairs + [(s, y)])[-history:]
+        theta, value, grad = new, new_value, new_grad
+    return theta
+
+
+def mlp_experiment(
+    widths: tuple[int, ...] = (4, 100, 96, 1),
+    n: int = 60,
+    l2: float = 1e-2,
+    steps: int = 60,
+    dampings: tuple[float, ...] = (0.0, 0.1, 1.0),
+    removed: int = 4,
+    seed: int = 0,
+) -> dict:
+    """Influence on a small MLP, against retraining, for the ``removed`` points whose
+    predicted effect on a test loss is largest.
+
+    Trains ``steps`` L-BFGS iterations from a seeded initialisation to get theta_hat;
+    predicts the change of the test loss when point j is left out, -(1/n) I_up,loss,
+    Hessian-free with each damping; then measures it twice: retrained from theta_hat
+    (``steps // 3`` iterations, towards the nearby minimum the formula describes,
+    against the same iterations with every point), and retrained from the same
+    initialisation with the same ``steps``. Runs on one thread (small tensors;
+    deterministic).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x, y = make_mlp_data(n + 1, widths[0], seed + 1)
+        (x, x_test), (y, y_test) = (x[:n], x[n:]), (y[:n], y[n:])
+
+        def objective(theta: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+            losses = torch.nn.functional.softplus(-(2 * y - 1) * mlp(theta, x, widths))
+            losses = losses if keep is None else losses * keep
+            return losses.sum() / n + 0.5 * l2 * theta @ theta
+
+        def test_loss(theta: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.softplus(-(2 * y_test - 1) * mlp(theta, x_test, widths))[0]
+
+        theta0 = mlp_init(widths, seed)
+        theta_hat = lbfgs(objective, theta0, steps)
+        base = test_loss(theta_hat).item()
+        grad_test = _gradient(test_loss, theta_hat, "test_loss")
+        point_grads = torch.stack(
+            [_gradient(lambda t, j=j: objective(t, torch.arange(n) == j) * n, theta_hat, "L")
+             for j in range(n)]
+        )  # fmt: skip
+        predictions, iterations = {}, {}
+        for damping in dampings:
+            solver = HessianFreeSolver(
+                objective,
+                theta_hat,
+                damping=damping,
+                grad_tol=float("inf"),
+                tol=1e-8,
+                hvp="reverse-over-reverse",
+            )
+            try:  # -(1/n) I_up,loss(z_j) = (1/n) grad L_j . (H + damping I)^{-1} grad L_test
+                s_test = solver.solve(grad_test)
+            except ValueError as error:
+                predictions[damping], iterations[damping] = None, str(error).split(":")[0]
+                continue
+            predictions[damping] = (point_grads @ s_test / n).tolist()
+            iterations[damping] = solver.iterations
+        chosen = max((p for p in predictions.values() if p is not None), key=len)
+        points = sorted(range(n), key=lambda j: -abs(chosen[j]))[:removed]
+        warm, cold = [], []
+        base_warm = test_loss(lbfgs(objective, theta_hat, steps // 3)).item()
+        for j in points:
+            keep = (torch.arange(n) != j).to(F64)
+            refit = lbfgs(lambda t, keep=keep: objective(t, keep), theta_hat, steps // 3)
+            warm.append(test_loss(refit).item() - base_warm)
+            refit = lbfgs(lambda t, keep=keep: objective(t, keep), theta0, steps)
+            cold.append(test_loss(refit).item() - base)
+        grad_norm = _gradient(objective, theta_hat, "objective").norm().item()
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "d": theta0.numel(), "n": n, "grad_norm": grad_norm, "points": points,
+        "predictions": {d: None if p is None else [p[j] for j in points]
+                        for d, p in predictions.items()},
+        "iterations": iterations, "warm": warm, "cold": cold,
+    }  # fmt: skip
+
+
+def mlp_check(run: dict) -> dict:
+    """Check what the page says about ``mlp_experiment``'s result; return the summary.
+
+    Raises AssertionError unless: the undamped solve is refused (H is indefinite);
+    theta_hat is not a minimiser; every damped solve converged in at most 100
+    iterations; larger damping gives smaller predictions; at least 3 of 4 predicted
+    signs agree with the retraining from theta_hat; the point predicted to matter most
+    changes the test loss most; and the ratio of retrained to predicted change varies
+    by a factor of at least 3 over the points (the sizes are unreliable).
+    """
+    damped = [d for d, p in run["predictions"].items() if p is not None]
+    assert run["predictions"][0.0] is None, "the undamped Hessian-free solve was not refused"
+    assert run["grad_norm"] > 1e-6, "theta_hat is a minimiser: the page says it is not"
+    assert all(run["iterations"][d] <= 100 for d in damped), run["iterations"]
+    for low, high in zip(damped[:-1], damped[1:], strict=True):
+        pairs = zip(run["predictions"][low], run["predictions"][high], strict=True)
+        assert all(abs(b) < abs(a) for a, b in pairs), "more damping did not shrink"
+    first = run["predictions"][damped[0]]
+    warm_signs = sum(p * a > 0 for p, a in zip(first, run["warm"], strict=True))
+    cold_signs = sum(p * a > 0 for p, a in zip(first, run["cold"], strict=True))
+    assert warm_signs >= 0.75 * len(first), f"only {warm_signs} signs agree"
+    assert max(range(len(first)), key=lambda k: abs(run["warm"][k])) == 0, "not the top point"
+    ratios = [a / p for p, a in zip(first, run["warm"], strict=True) if p * a > 0]
+    assert max(ratios) >= 3 * min(ratios), f"retrained / predicted is {ratios}: too steady"
+    return {"warm_signs": warm_signs, "cold_signs": cold_signs,
+            "low": min(ratios), "high": max(ratios)}  # fmt: skip
+
+
+# --8<-- [end:mlp]
 
 
 # --8<-- [start:sympy]
