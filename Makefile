@@ -12,7 +12,7 @@ export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1767225600
 
-.PHONY: all venv serve build test lint format lock clean browser bench
+.PHONY: all venv serve build test lint format lock clean browser bench bench-snippets
 
 all: test
 
@@ -63,6 +63,11 @@ browser:
 # Build-speed benchmark: a table on stdout, the figures in bench.json (see scripts/bench.py).
 bench: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python scripts/bench.py
+
+# Speed of the snippet functions beside a reference (F.conv2d, N / x.sum(), dense solve),
+# in one run: a table on stdout, the figures in bench-snippets.json (scripts/bench_snippets.py).
+bench-snippets: $(STAMP)
+	$(BIN)/python scripts/bench_snippets.py
 
 # Re-pin every package after editing pyproject.toml's dependencies.
 lock:

@@ -175,7 +175,7 @@ def conjugate_gradient(
         curvature = p @ ap
         if not curvature > 0:
             raise ValueError(
-                f"the matrix has curvature p.Ap/|p|^2 = {(curvature / (p @ p)).item():.3g} <= 0 "
+                f"the matrix has curvature p·Ap/|p|² = {(curvature / (p @ p)).item():.3g} <= 0 "
                 "along a direction (not positive definite): add damping"
             )
         alpha = rr / curvature

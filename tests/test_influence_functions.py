@@ -436,3 +436,58 @@ def test_leave_one_out_factorises_once(monkeypatch):
     monkeypatch.setattr(inf, "newton_minimise", newton)
     inf.leave_one_out(inf.X[:12], inf.Y[:12], inf.L2, inf.X_TEST, inf.Y_TEST)
     assert sum(calls) == 1
+
+
+# --- beyond the sheet: the MLP on the page ---
+
+
+@pytest.fixture(scope="module")
+def mlp_run():
+    return inf.mlp_experiment()
+
+
+def test_mlp_experiment_holds_what_the_page_says(mlp_run):
+    summary = inf.mlp_check(mlp_run)
+    assert 10_000 <= mlp_run["d"] <= 100_000
+    assert summary["warm_signs"] >= 3 and len(mlp_run["points"]) == 4
+
+
+def test_mlp_experiment_is_deterministic(mlp_run):
+    assert inf.mlp_experiment() == mlp_run
+
+
+def test_mlp_check_fails_when_a_claim_fails(mlp_run):
+    import copy
+
+    broken = copy.deepcopy(mlp_run)
+    broken["predictions"][0.0] = broken["predictions"][0.1]
+    with pytest.raises(AssertionError, match="undamped"):
+        inf.mlp_check(broken)
+    broken = copy.deepcopy(mlp_run)
+    broken["warm"] = [-w for w in broken["warm"]]
+    with pytest.raises(AssertionError, match="signs agree"):
+        inf.mlp_check(broken)
+
+
+def test_hessian_free_on_the_mlp_matches_the_dense_damped_solve():
+    """At d = 1,101 the dense damped solve is affordable: CG must agree with it."""
+    widths, n = (4, 20, 20, 1), 30
+    x, y = inf.make_mlp_data(n, 4, 3)
+    theta = inf.mlp_init(widths, 3)
+
+    def objective(t):
+        return torch.nn.functional.softplus(-(2 * y - 1) * inf.mlp(t, x, widths)).mean()
+
+    g = torch.randn(theta.numel(), generator=torch.Generator().manual_seed(0), dtype=F64)
+    dense = inf.hessian(objective, theta) + 1.0 * torch.eye(theta.numel(), dtype=F64)
+    expected = torch.linalg.solve(dense, g)
+    for mode in ("forward-over-reverse", "reverse-over-reverse"):
+        solver = inf.HessianFreeSolver(
+            objective, theta, damping=1.0, grad_tol=float("inf"), hvp=mode
+        )
+        assert (solver.solve(g) - expected).norm() <= 1e-8 * expected.norm(), mode
+
+
+def test_hvp_mode_is_checked(fitted):
+    with pytest.raises(ValueError, match="hvp must be"):
+        inf.HessianFreeSolver(*fitted, hvp="backward")
