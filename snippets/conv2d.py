@@ -127,7 +127,10 @@ def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.n
 
 # --8<-- [start:extras]
 def true_convolution(x: object, kernel: object) -> np.ndarray:
-    """The mathematicians' convolution ("valid" part): flip the kernel, then slide it."""
+    """The mathematicians' convolution ("valid" part): flip the kernel, then slide it.
+
+    Refuses what ``conv2d`` refuses for ``x`` and ``kernel``.
+    """
     kernel = _as_matrix(kernel, "kernel")
     return conv2d(x, kernel[::-1, ::-1])
 
@@ -137,7 +140,8 @@ def true_convolution_by_definition(x: object, kernel: object) -> np.ndarray:
 
     Builds the full convolution by adding shifted copies of ``x`` and keeps the
     entries where the kernel lies inside ``x``. No flipping and no call to
-    ``conv2d``: an independent check.
+    ``conv2d``: an independent check. Refuses what ``conv2d`` refuses for ``x`` and
+    ``kernel``, and a kernel larger than ``x``.
     """
     x = _as_matrix(x, "x")
     kernel = _as_matrix(kernel, "kernel")
@@ -152,7 +156,10 @@ def true_convolution_by_definition(x: object, kernel: object) -> np.ndarray:
 
 
 def patch_table(x: object, kernel: object, stride: int = 1, padding: int = 0) -> str:
-    """A Markdown table: for each output entry, the input patch and the sum it gives."""
+    """A Markdown table: for each output entry, the input patch and the sum it gives.
+
+    Refuses what ``conv2d`` refuses.
+    """
     kernel_arr = _as_matrix(kernel, "kernel")
     padded = pad(x, padding)
     y = conv2d(x, kernel_arr, stride, padding)
@@ -189,7 +196,7 @@ def _factor(value: float) -> str:
 
 
 def to_latex(matrix: object) -> str:
-    """A 2-D array as a LaTeX ``pmatrix``."""
+    """A 2-D array as a LaTeX ``pmatrix``; refuses what ``conv2d`` refuses for ``x``."""
     m = _as_matrix(matrix, "matrix")
     body = r" \\ ".join(" & ".join(_fmt(v) for v in row) for row in m)
     return r"\begin{pmatrix} " + body + r" \end{pmatrix}"

@@ -306,6 +306,7 @@ def second_derivative(
     H theta'' = -D^3 R[theta', theta'] - 2 (grad^2 L) theta'. ``first`` is theta'(0)
     if already computed by ``influence_on_parameters``, ``solver`` an ``InfluenceSolver``
     for the objective at ``theta_hat`` if one exists (then H is not formed again).
+    Refuses what ``influence_on_parameters`` refuses.
     """
     theta_hat = _check_theta(theta_hat)
     if first is None:
@@ -322,7 +323,10 @@ def second_derivative(
 
 # --8<-- [start:logistic]
 def logistic_losses(theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Per-example logistic loss log(1 + exp(-s z)), labels y in {0, 1}, s = 2y - 1."""
+    """Per-example logistic loss log(1 + exp(-s z)), labels y in {0, 1}, s = 2y - 1.
+
+    Refuses (``ValueError``) shapes other than x (n, d), y (n,), theta (d,).
+    """
     if x.ndim != 2 or y.ndim != 1 or x.shape[0] != y.shape[0] or x.shape[1] != theta.shape[0]:
         raise ValueError(
             f"shapes do not match: x {tuple(x.shape)} must be (n, d), y {tuple(y.shape)} (n,), "
@@ -342,7 +346,11 @@ def point_loss_fn(x: torch.Tensor, y: torch.Tensor) -> Callable:
 
 
 def newton_minimise(objective: Callable, theta0: torch.Tensor, tol: float = 1e-14) -> torch.Tensor:
-    """Minimise a smooth, strictly convex objective with Newton's method."""
+    """Minimise a smooth, strictly convex objective with Newton's method.
+
+    Refuses what ``hessian`` refuses; raises ``RuntimeError`` after 100 steps without
+    convergence.
+    """
     theta = _check_theta(theta0).clone()
     for _ in range(100):
         grad = _gradient(objective, theta, "objective")

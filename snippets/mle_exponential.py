@@ -12,7 +12,7 @@ import sympy as sp
 from sympy.stats import Exponential, density
 
 # --8<-- [start:mle]
-_BLOCK = 65_536  # values per block: each block is summed, then its minimum read from cache
+_BLOCK = 32_768  # values per block (256 KB): summed, then its minimum read from cache
 
 
 def _as_sample(x: object, name: str = "x") -> tuple[np.ndarray, float, float]:

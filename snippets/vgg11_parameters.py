@@ -95,6 +95,7 @@ def layer_table(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 224, 224
     """One row per layer of ``features``, ``avgpool`` and ``classifier``.
 
     Output shapes come from a forward pass of a meta tensor, so nothing is computed.
+    Refuses (``TypeError``) a model without ``features``, ``avgpool`` and ``classifier``.
     """
     if not all(hasattr(model, part) for part in ("features", "avgpool", "classifier")):
         raise TypeError("model must be a torchvision VGG (features, avgpool, classifier)")
