@@ -12,7 +12,7 @@ export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1767225600
 
-.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse
+.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse bench-snippets
 
 all: test
 
@@ -75,6 +75,11 @@ bench: $(STAMP) $(NODE_STAMP) $(LH_STAMP)
 # Only the Lighthouse part (PAGES=regex to measure fewer pages; BENCH_REPS=n runs each).
 bench-lighthouse: $(STAMP) $(NODE_STAMP) $(LH_STAMP)
 	$(BIN)/python scripts/bench.py --lighthouse-only $(if $(PAGES),--pages '$(PAGES)')
+
+# Speed of the snippet functions beside a reference (F.conv2d, N / x.sum(), dense solve),
+# in one run: a table on stdout, the figures in bench-snippets.json (scripts/bench_snippets.py).
+bench-snippets: $(STAMP)
+	$(BIN)/python scripts/bench_snippets.py
 
 # Re-pin every package after editing pyproject.toml's dependencies.
 lock:
