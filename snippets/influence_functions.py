@@ -94,6 +94,23 @@ def hessian(objective: Callable, theta: torch.Tensor) -> torch.Tensor:
     return h.detach()
 
 
+def _extreme_eigenvalues(
+    h: torch.Tensor, cholesky: torch.Tensor, iterations: int = 30
+) -> tuple[float, float]:
+    """(largest, smallest) eigenvalue of a positive definite h, estimated by power
+    iteration on h and on h^{-1} (through its Cholesky factor): O(d^2) per iteration,
+    where a full eigendecomposition would cost O(d^3)."""
+    start = torch.randn(h.shape[0], generator=torch.Generator().manual_seed(0), dtype=h.dtype)
+    v = u = start / start.norm()
+    largest = smallest_inverse = 0.0
+    for _ in range(iterations):
+        w = h @ v
+        largest, v = (v @ w).item(), w / w.norm()
+        w = torch.cholesky_solve(u[:, None], cholesky)[:, 0]
+        smallest_inverse, u = (u @ w).item(), w / w.norm()
+    return largest, 1.0 / smallest_inverse if smallest_inverse > 0 else 0.0
+
+
 class InfluenceSolver:
     """Factorise the Hessian once, then answer any number of influence queries.
 
@@ -103,7 +120,8 @@ class InfluenceSolver:
 
     Refuses (``ValueError``): a ``theta_hat`` where the objective's gradient norm
     exceeds ``grad_tol`` (not a minimiser; the formula assumes one); a Hessian that is
-    indefinite, singular or has condition number above ``max_condition`` (the solve
+    indefinite, singular or has condition number (estimated by power iteration, O(d^2))
+    above ``max_condition`` (the solve
     would lose more than log10(max_condition) of float64's 16 digits); NaN or inf in
     theta, the objective, its gradient or Hessian; an objective that does not depend on
     theta; a non-scalar objective; a negative ``damping``. (``TypeError``): a theta
@@ -130,17 +148,21 @@ class InfluenceSolver:
             )
         h = hessian(objective, self.theta_hat)
         h = h + damping * torch.eye(h.shape[0], dtype=h.dtype)
-        eigenvalues = torch.linalg.eigvalsh(h)
-        smallest, largest = eigenvalues[0].item(), eigenvalues[-1].item()
-        if largest <= 0 or smallest <= largest / max_condition:
+        cholesky, info = torch.linalg.cholesky_ex(h)
+        if info == 0:  # positive definite to rounding: estimate the extreme eigenvalues
+            largest, smallest = _extreme_eigenvalues(h, cholesky)
+            detail = f"eigenvalues from about {smallest:.3g} to {largest:.3g}"
+        else:
+            largest, smallest = 1.0, 0.0
+            detail = f"not positive definite: Cholesky fails at column {int(info)}"
+        if smallest <= largest / max_condition:
             raise ValueError(
-                "objective's Hessian at theta_hat is singular, indefinite or ill-conditioned "
-                f"(eigenvalues from {smallest:.3g} to {largest:.3g}, condition number above "
-                f"max_condition={max_condition:g}); the influence is undefined or unreliable "
-                "there (a non-convex model needs damping)"
+                f"objective's Hessian at theta_hat is singular, indefinite or ill-conditioned "
+                f"({detail}); the influence is undefined or unreliable there (refused above "
+                f"condition number max_condition={max_condition:g}; a non-convex model needs "
+                "damping)"
             )
-        self.condition = largest / smallest
-        self.cholesky = torch.linalg.cholesky(h)
+        self.condition, self.cholesky = largest / smallest, cholesky
 
     def solve(self, g: torch.Tensor) -> torch.Tensor:
         """(H + damping I)^{-1} g for a vector g."""

@@ -491,3 +491,15 @@ def test_hessian_free_on_the_mlp_matches_the_dense_damped_solve():
 def test_hvp_mode_is_checked(fitted):
     with pytest.raises(ValueError, match="hvp must be"):
         inf.HessianFreeSolver(*fitted, hvp="backward")
+
+
+def test_the_condition_estimate_matches_the_eigenvalues(fitted):
+    objective, theta_hat = fitted
+    for d, n in ((3, 60), (60, 200)):
+        if d == 3:
+            obj, theta = objective, theta_hat
+        else:
+            _, _, obj, theta = large_logistic(d, n, l2=1e-4)
+        eig = torch.linalg.eigvalsh(inf.hessian(obj, theta))
+        solver = inf.InfluenceSolver(obj, theta)
+        assert solver.condition == pytest.approx((eig[-1] / eig[0]).item(), rel=0.05)
