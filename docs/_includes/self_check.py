@@ -43,7 +43,7 @@ def self_check(key: str, label: str, expected, *, rel_tol: float = 0.0, instruct
     return (
         f'<form class="self-check-form" data-kind="{"matrix" if is_matrix else "number"}" '
         f'data-expected="{data}" data-rel-tol="{rel_tol:g}" novalidate>\n'
-        f'<label for="check-{key}">{label}</label>\n'
+        f'<label for="check-{key}">{_html.escape(label)}</label>\n'
         f'<span class="self-check__help" id="check-{key}-help">{_html.escape(instructions)}</span>\n'
         f'<span class="self-check__row">{field}\n'
         '<button type="submit" class="md-button">Check</button></span>\n'

@@ -57,8 +57,9 @@
         text: quote(raw.trim()) + " is not a number. Write digits, e.g. 1234, 1,234 or \u22120.5.",
       };
     if (close(got.value, want, relTol)) return { ok: true, text: "Correct." };
-    var extra = relTol > 0 ? " (up to rounding to three significant figures)" : "";
-    return { ok: false, text: "Not yet: that is not the answer" + extra + ". Try again." };
+    if (relTol > 0)
+      return { ok: false, text: "Not yet: that does not match the answer to three significant figures. Try again." };
+    return { ok: false, text: "Not yet: that is not the answer. Try again." };
   }
 
   function checkMatrix(raw, want, relTol) {
