@@ -11,6 +11,8 @@ NODE_STAMP := node_modules/.package-lock.json
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1767225600
+# make build SOLUTIONS=off: the problems-only site (hooks/solutions.py); every check still runs.
+export SOLUTIONS
 
 .PHONY: all venv serve build test lint format lock clean browser bench
 
