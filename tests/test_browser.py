@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import pytest
 from conftest import ROOT, SNIPPETS
+from test_exercise_first import open_all_solutions
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -164,6 +165,7 @@ def test_page_in_a_real_browser(browser, server, name):
             buttons = page.locator("article pre .md-code__button[data-md-type='copy']").count()
             assert buttons == blocks, f"{name}: {blocks} code blocks, {buttons} copy buttons"
 
+        open_all_solutions(page)  # the answers are folded until the reader asks
         for selector, at_least in ANSWERS.get(name, []):
             found = page.locator(f"article {selector}")
             assert found.count() >= at_least, f"{name}: {found.count()} × {selector!r}"

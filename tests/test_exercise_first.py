@@ -149,9 +149,7 @@ VISIBLE_MATRICES = """() => Array.from(document.querySelectorAll("article mtable
 
 
 def visible_answers(page) -> list:
-    return [
-        m["rows"] for m in page.evaluate(VISIBLE_MATRICES) if m["visible"] and m["rows"]
-    ]
+    return [m["rows"] for m in page.evaluate(VISIBLE_MATRICES) if m["visible"] and m["rows"]]
 
 
 # --- on load no answer is visible; the toggle, a click or a link shows it -----------------
@@ -247,8 +245,11 @@ def cases(page) -> dict:
     return {
         "conv-a": (matrix_text(CONV["a"]), matrix_text(wrong_a), "row 2, column 3"),
         "conv-b": (matrix_text(CONV["b"], ", "), "3 1\n5 −2", "row 2, column 2"),
-        "conv-c": (matrix_text(CONV["c"]).replace("-", "\u2212"), "1 3 2\n0 2 4\n0 1 1",
-                   "row 3, column 3"),  # fmt: skip
+        "conv-c": (
+            matrix_text(CONV["c"]).replace("-", "\u2212"),
+            "1 3 2\n0 2 4\n0 1 1",
+            "row 3, column 3",
+        ),  # fmt: skip
         "vgg-total": ("132,863,336", "132,863,337", "Not yet"),
         "vgg-layer": ("73 856", str(VGG_FEATURES_3 - 128), "Not yet"),
         "mle": (f"{mle_answer(page):.3g}", f"{mle_answer(page) * 1.02:.3g}", "Not yet")
@@ -274,9 +275,7 @@ def submit(page, key: str, text: str) -> str:
 
 
 @needs_chromium
-@pytest.mark.parametrize(
-    "name,key", [(name, key) for name, keys in BOXES.items() for key in keys]
-)
+@pytest.mark.parametrize("name,key", [(name, key) for name, keys in BOXES.items() for key in keys])
 def test_self_check_box(visit, name, key):
     page = visit(url(name))
     right, wrong, named = cases(page)[key]
@@ -391,7 +390,7 @@ def test_solutions_pdf_has_the_answers(pdfs):
     solutions = flat(pdfs["solutions.pdf"])
     for problem in PROBLEMS:
         assert problem in solutions, problem
-    for answer in ("132,863,336", "102,764,544", "stride 1, no padding:", "True convolution"):
+    for answer in ("132,863,336", "102,764,544", "stride 1, no padding:", "Which patch gives"):
         assert answer in solutions, answer
     assert int(pdfs["solutions.pdf:pages"]) > int(pdfs["sheet.pdf:pages"]) >= 4
     for code in ("def conv2d(", "import torch", "print(f"):  # code is left out of print
@@ -428,7 +427,8 @@ def test_problems_only_site_has_no_solution_text(problems_only):
         html = page.read_text(encoding="utf-8")
         assert 'class="success solution"' not in html and "data-expected" not in html, page
         assert not re.search(r'href="[^"]*(solutions\.pdf|notebooks/)', html), page
-        everything += html
+        article = re.search(r"<article\b.*?</article>", html, re.DOTALL)
+        everything += article.group() if article else ""  # (not the page's description)
     index = (problems_only / "search/search_index.json").read_text(encoding="utf-8")
     for text in (everything, index):
         for hidden in [t for ts in SOLUTION_TEXT.values() for t in ts] + ["Pearlmutter"]:

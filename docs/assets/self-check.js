@@ -71,6 +71,20 @@
     var rows = want.length;
     var cols = want[0].length;
     var shape = rows + " rows of " + cols + " entries";
+    var typed = lines.map(function (line) {
+      return line.split(/[\s,]+/).filter(function (e) { return e !== ""; });
+    });
+    // Something that is not a number is named first, wherever it is.
+    for (var r = 0; r < typed.length; r++) {
+      for (var c = 0; c < typed[r].length; c++) {
+        if (parseNumber(typed[r][c]).error)
+          return {
+            ok: false,
+            text: "Row " + (r + 1) + ", entry " + (c + 1) + ": " + quote(typed[r][c]) +
+              " is not a number.",
+          };
+      }
+    }
     if (lines.length !== rows)
       return {
         ok: false,
@@ -79,7 +93,7 @@
       };
     var wrong = [];
     for (var i = 0; i < rows; i++) {
-      var entries = lines[i].split(/[\s,]+/).filter(function (e) { return e !== ""; });
+      var entries = typed[i];
       if (entries.length !== cols)
         return {
           ok: false,
@@ -87,14 +101,7 @@
             (entries.length === 1 ? " entry" : " entries") + ", the answer has " + shape + ".",
         };
       for (var j = 0; j < cols; j++) {
-        var got = parseNumber(entries[j]);
-        if (got.error)
-          return {
-            ok: false,
-            text: "Row " + (i + 1) + ", column " + (j + 1) + ": " + quote(entries[j]) +
-              " is not a number.",
-          };
-        if (!close(got.value, want[i][j], relTol))
+        if (!close(parseNumber(entries[j]).value, want[i][j], relTol))
           wrong.push("row " + (i + 1) + ", column " + (j + 1));
       }
     }
