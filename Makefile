@@ -14,7 +14,7 @@ export SOURCE_DATE_EPOCH ?= 1767225600
 # make build SOLUTIONS=off: the problems-only site (hooks/solutions.py); every check still runs.
 export SOLUTIONS
 
-.PHONY: all venv serve build test lint format lock clean browser bench pdf
+.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse bench-snippets pdf
 
 all: test
 
@@ -68,9 +68,26 @@ pdf: $(STAMP) browser
 	@test -f site/index.html || { echo "error: no built site in site/: run make build first"; exit 1; }
 	$(BIN)/python scripts/make_pdf.py --site site
 
-# Build-speed benchmark: a table on stdout, the figures in bench.json (see scripts/bench.py).
-bench: $(STAMP) $(NODE_STAMP)
+# Benchmark: build speed, memory, page weight and Lighthouse (mobile) on every page against a
+# plain Material page; tables on stdout, the figures in bench.json (see scripts/bench.py).
+# Lighthouse is a benchmark tool only (Node >= 18.20 + npm), pinned in scripts/lighthouse.
+LH_STAMP := scripts/lighthouse/node_modules/.package-lock.json
+
+$(LH_STAMP): scripts/lighthouse/package-lock.json
+	npm ci --prefix scripts/lighthouse --no-audit --no-fund
+	@touch $(LH_STAMP)
+
+bench: $(STAMP) $(NODE_STAMP) $(LH_STAMP)
 	$(BIN)/python scripts/bench.py
+
+# Only the Lighthouse part (PAGES=regex to measure fewer pages; BENCH_REPS=n runs each).
+bench-lighthouse: $(STAMP) $(NODE_STAMP) $(LH_STAMP)
+	$(BIN)/python scripts/bench.py --lighthouse-only $(if $(PAGES),--pages '$(PAGES)')
+
+# Speed of the snippet functions beside a reference (F.conv2d, N / x.sum(), dense solve),
+# in one run: a table on stdout, the figures in bench-snippets.json (scripts/bench_snippets.py).
+bench-snippets: $(STAMP)
+	$(BIN)/python scripts/bench_snippets.py
 
 # Re-pin every package after editing pyproject.toml's dependencies.
 lock:

@@ -265,11 +265,74 @@ def _prune(css: str, used: set[str]) -> str:
 def _prune_page_styles(html_text: str) -> str:
     used = {c for attr in re.findall(r'class="([^"]*)"', html_text) for c in attr.split()}
     used |= {"md-typeset", "md-content", "highlight"}  # added around the content by the theme
+    style = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.DOTALL)
+    html_text = style.sub(lambda m: m[1] + prune_css(m[2], used) + m[3], html_text)
+    inline = VAR.findall(" ".join(re.findall(r'style="([^"]*)"', html_text)))
+    needed = used_properties([m[1] for m in style.findall(html_text)], set(inline))
+    return style.sub(lambda m: m[1] + prune_properties(m[2], needed) + m[3], html_text)
 
-    def prune(match: re.Match) -> str:
-        return match.group(1) + prune_css(match.group(2), used) + match.group(3)
 
-    return re.sub(r"(<style[^>]*>)(.*?)(</style>)", prune, html_text, flags=re.DOTALL)
+VAR = re.compile(r"var\(\s*(--[\w-]+)")
+CUSTOM = re.compile(r"\s*(--[\w-]+)\s*:")
+
+
+def _declarations(body: str) -> list[str]:
+    """A rule's body split at its top-level semicolons (not those in strings or brackets)."""
+    out, start, depth, quote = [], 0, 0, ""
+    for i, char in enumerate(body):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+        elif char == ";" and depth == 0:
+            out.append(body[start:i])
+            start = i + 1
+    out.append(body[start:])
+    return [d for d in out if d.strip()]
+
+
+def used_properties(sheets: list[str], needed: set[str]) -> set[str]:
+    """The custom properties (--x) that a declaration or `needed` reads, directly or not."""
+    reads: dict[str, set[str]] = {}  # custom property -> the ones its value reads
+    needed = set(needed)
+    for css in sheets:
+        for body in re.findall(r"\{([^{}]*)\}", css):
+            for decl in _declarations(body):
+                name = CUSTOM.match(decl)
+                if name:
+                    reads.setdefault(name[1], set()).update(VAR.findall(decl))
+                else:
+                    needed.update(VAR.findall(decl))
+    todo = list(needed)
+    while todo:
+        for ref in reads.get(todo.pop(), ()):
+            if ref not in needed:
+                needed.add(ref)
+                todo.append(ref)
+    return needed
+
+
+def prune_properties(css: str, needed: set[str]) -> str:
+    """Drop the custom properties nothing reads (nbconvert's CSS defines ~1,000 and the page
+    reads ~100: each one is inherited by every element of the notebook), rules left empty,
+    and rules under `.jupyter-wrapper :root`, which can match no element."""
+
+    def rule(match: re.Match) -> str:
+        selectors = [s for s in match[1].split(",") if not re.search(r"\S\s+:root\b", s)]
+        kept = [
+            d
+            for d in _declarations(match[2])
+            if not (CUSTOM.match(d) and CUSTOM.match(d)[1] not in needed)
+        ]
+        if not selectors or not kept:
+            return ""
+        return ",".join(selectors) + "{" + ";".join(kept) + "}"
+
+    return re.sub(r"([^{}]+)\{([^{}]*)\}", rule, css)
 
 
 def on_pre_page(page, config, files):

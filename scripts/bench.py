@@ -10,10 +10,14 @@ Figures (median of REPS runs each):
   memory     peak RSS of the clean build / peak RSS of the bare imports
   weight     bytes a reader downloads for each page: HTML + CSS + JS + fonts, not the
              search index; raw and gzip-compressed (as a web server sends them)
+  lighthouse Lighthouse (mobile) on every page and on a plain Material page: see
+             scripts/lighthouse_bench.py. Only that part: `scripts/bench.py --lighthouse-only`
+             (`make bench-lighthouse`); `--pages REGEX` measures only the pages matching it.
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import os
@@ -26,6 +30,8 @@ import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
+
+import lighthouse_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -57,7 +63,7 @@ def clean_caches() -> None:
 def floor_config() -> Path:
     """mkdocs.yml with markdown-exec removed and notebook execution off."""
     text = (ROOT / "mkdocs.yml").read_text()
-    text = re.sub(r"\n  - markdown-exec[^\n]*", "", text)
+    text = re.sub(r"\n  - markdown-exec[^\n]*(\n      [^\n]*)*", "", text)
     text = text.replace("execute: true", "execute: false")
     path = ROOT / ".bench-floor.yml"
     path.write_text(text)
@@ -165,12 +171,31 @@ def page_weights(site: Path) -> dict:
     return weights
 
 
+def lighthouse_only(pages: str | None) -> None:
+    """Build the site as `make build` does (caches kept), measure it, update bench.json."""
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        run([PY, "-m", "mkdocs", "build", "--strict", "-q", "-d", str(site)])
+        figures = lighthouse_bench.run(site, REPS, pages)
+    path = ROOT / "bench.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps(old | figures, indent=2) + "\n")
+    print("figures written to bench.json (key: lighthouse)")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lighthouse-only", action="store_true", help="only the Lighthouse part")
+    parser.add_argument("--pages", help="Lighthouse: only the pages whose URL matches this regex")
+    args = parser.parse_args()
+    if args.lighthouse_only:
+        return lighthouse_only(args.pages)
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         figures = bench_builds(site)
         figures["page_weight"] = page_weights(site)
         figures.update(bench_rebuild(site))
+        figures.update(lighthouse_bench.run(site, REPS, args.pages))
     figures["reps"] = REPS
     figures["machine"] = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
     (ROOT / "bench.json").write_text(json.dumps(figures, indent=2) + "\n")

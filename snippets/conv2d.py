@@ -34,10 +34,17 @@ def cross_correlate(padded: np.ndarray, kernel: np.ndarray, stride: int) -> np.n
 # --8<-- [start:conv2d]
 def _as_matrix(value: object, name: str) -> np.ndarray:
     """Return ``value`` as a finite 2-D float64 array, or raise naming ``name``."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(f"{name} must not be a masked array: the mask would be ignored")
     try:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
         raise ValueError(f"{name} must be a rectangular 2-D array: {error}") from None
+    except (TypeError, RuntimeError) as error:  # e.g. a tensor that requires grad, bfloat16
+        raise TypeError(
+            f"{name} must be an array NumPy can read (for a tensor t, "
+            f"t.detach().double().numpy()): {error}"
+        ) from None
     if array.dtype == bool or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
@@ -46,14 +53,16 @@ def _as_matrix(value: object, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be 2-D, got {array.ndim}-D with shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{name} must not be empty, got shape {array.shape}")
+    with np.errstate(over="ignore"):  # finiteness is checked after the cast (longdouble 1e400)
+        array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must not contain NaN or inf")
-    return array.astype(np.float64)
+        raise ValueError(f"{name} must not contain NaN or inf (as float64)")
+    return array
 
 
 def _as_int(value: object, name: str, minimum: int) -> int:
     """Return ``value`` as an int >= ``minimum``, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
@@ -61,12 +70,24 @@ def _as_int(value: object, name: str, minimum: int) -> int:
 
 
 def output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length along one axis: floor((n + 2p - k) / s) + 1."""
+    """Output length along one axis: floor((n + 2p - k) / s) + 1.
+
+    Refuses (``TypeError``) non-integers, bools and arrays, and (``ValueError``)
+    ``n`` or ``k`` below 1, ``stride`` below 1, negative ``padding``, and a kernel
+    longer than the padded input, as ``conv2d`` does.
+    """
+    n, k = _as_int(n, "n", 1), _as_int(k, "k", 1)
+    stride, padding = _as_int(stride, "stride", 1), _as_int(padding, "padding", 0)
+    if k > n + 2 * padding:
+        raise ValueError(f"k must be <= n + 2 * padding = {n + 2 * padding}, got {k}")
     return (n + 2 * padding - k) // stride + 1
 
 
 def pad(x: np.ndarray, padding: int) -> np.ndarray:
-    """Surround a 2-D array with ``padding`` rows and columns of zeros."""
+    """Surround a 2-D array with ``padding`` rows and columns of zeros.
+
+    Refuses what ``conv2d`` refuses for ``x`` and ``padding``.
+    """
     x = _as_matrix(x, "x")
     padding = _as_int(padding, "padding", 0)
     return np.pad(x, padding, mode="constant", constant_values=0.0)
@@ -75,10 +96,17 @@ def pad(x: np.ndarray, padding: int) -> np.ndarray:
 def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.ndarray:
     """2-D convolution as deep learning defines it (cross-correlation, no flip).
 
-    Checks its inputs, pads ``x`` with zeros, then calls ``cross_correlate``.
     ``x`` and ``kernel`` are 2-D (single channel, no batch); there is no bias.
     Returns a float64 array of shape
-    ``(output_size(H, kh, stride, padding), output_size(W, kw, stride, padding))``.
+    ``(output_size(H, kh, stride, padding), output_size(W, kw, stride, padding))``,
+    the same numbers as the loop ``cross_correlate``, computed without a Python loop:
+    a strided view of every kernel-sized window of the padded input (no copy), then
+    one ``einsum`` that multiplies each window by the kernel and sums.
+
+    Refuses with ``TypeError``: non-numeric, bool, complex or masked arrays, tensors
+    NumPy cannot read, a non-integer ``stride`` or ``padding``. With ``ValueError``:
+    ragged, empty or non-2-D arrays, NaN or inf (after the cast to float64), ``stride``
+    below 1, negative ``padding``, a kernel larger than the padded input.
     """
     x = _as_matrix(x, "x")
     kernel = _as_matrix(kernel, "kernel")
@@ -90,7 +118,8 @@ def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.n
             f"kernel of shape {kernel.shape} is larger than the padded input "
             f"of shape {padded.shape}"
         )
-    return cross_correlate(padded, kernel, stride)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape)
+    return np.einsum("ijab,ab->ij", windows[::stride, ::stride], kernel)
 
 
 # --8<-- [end:conv2d]
@@ -98,7 +127,10 @@ def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.n
 
 # --8<-- [start:extras]
 def true_convolution(x: object, kernel: object) -> np.ndarray:
-    """The mathematicians' convolution ("valid" part): flip the kernel, then slide it."""
+    """The mathematicians' convolution ("valid" part): flip the kernel, then slide it.
+
+    Refuses what ``conv2d`` refuses for ``x`` and ``kernel``.
+    """
     kernel = _as_matrix(kernel, "kernel")
     return conv2d(x, kernel[::-1, ::-1])
 
@@ -108,7 +140,8 @@ def true_convolution_by_definition(x: object, kernel: object) -> np.ndarray:
 
     Builds the full convolution by adding shifted copies of ``x`` and keeps the
     entries where the kernel lies inside ``x``. No flipping and no call to
-    ``conv2d``: an independent check.
+    ``conv2d``: an independent check. Refuses what ``conv2d`` refuses for ``x`` and
+    ``kernel``, and a kernel larger than ``x``.
     """
     x = _as_matrix(x, "x")
     kernel = _as_matrix(kernel, "kernel")
@@ -123,7 +156,10 @@ def true_convolution_by_definition(x: object, kernel: object) -> np.ndarray:
 
 
 def patch_table(x: object, kernel: object, stride: int = 1, padding: int = 0) -> str:
-    """A Markdown table: for each output entry, the input patch and the sum it gives."""
+    """A Markdown table: for each output entry, the input patch and the sum it gives.
+
+    Refuses what ``conv2d`` refuses.
+    """
     kernel_arr = _as_matrix(kernel, "kernel")
     padded = pad(x, padding)
     y = conv2d(x, kernel_arr, stride, padding)
@@ -160,7 +196,7 @@ def _factor(value: float) -> str:
 
 
 def to_latex(matrix: object) -> str:
-    """A 2-D array as a LaTeX ``pmatrix``."""
+    """A 2-D array as a LaTeX ``pmatrix``; refuses what ``conv2d`` refuses for ``x``."""
     m = _as_matrix(matrix, "matrix")
     body = r" \\ ".join(" & ".join(_fmt(v) for v in row) for row in m)
     return r"\begin{pmatrix} " + body + r" \end{pmatrix}"

@@ -11,14 +11,28 @@ import numpy as np
 import sympy as sp
 from sympy.stats import Exponential, density
 
-
 # --8<-- [start:mle]
-def _as_sample(x: object, name: str = "x") -> np.ndarray:
-    """Return ``x`` as a 1-D float64 array of finite, non-negative values."""
+_BLOCK = 32_768  # values per block (256 KB): summed, then its minimum read from cache
+
+
+def _as_sample(x: object, name: str = "x") -> tuple[np.ndarray, float, float]:
+    """Check a sample; return (it as a 1-D float64 array, scale, total), where
+    sum(x) = scale * total with both finite (scale > 1 only if the plain sum overflows).
+
+    One pass over the data, in cache-sized blocks: the sum finds NaN and inf (they make
+    it non-finite), the minimum finds negative values; float64 input is not copied.
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{name} must not be a masked array: the mask would be ignored")
     try:
         array = np.asarray(x)
     except ValueError as error:  # ragged nested lists
         raise ValueError(f"{name} must be a 1-D array of numbers: {error}") from None
+    except (TypeError, RuntimeError) as error:  # e.g. a tensor that requires grad, bfloat16
+        raise TypeError(
+            f"{name} must be an array NumPy can read (for a tensor t, "
+            f"t.detach().double().numpy()): {error}"
+        ) from None
     if array.dtype == bool or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
@@ -27,44 +41,78 @@ def _as_sample(x: object, name: str = "x") -> np.ndarray:
         raise ValueError(f"{name} must be 1-D, got {array.ndim}-D with shape {array.shape}")
     if array.size == 0:
         raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must not contain NaN or inf")
-    if np.any(array < 0):
+    with np.errstate(over="ignore"):  # a longdouble beyond float64 becomes inf, refused below
+        array = array.astype(np.float64, copy=False)
+    total, lowest = 0.0, np.inf
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is handled below
+        for start in range(0, array.size, _BLOCK):
+            block = array[start : start + _BLOCK]
+            total += float(block.sum())
+            lowest = min(lowest, float(block.min()))
+    if not np.isfinite(total) and not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must not contain NaN or inf (as float64)")
+    if lowest < 0:
         raise ValueError(f"{name} must be >= 0: the exponential distribution lives on x >= 0")
-    return array.astype(np.float64)
+    if np.isfinite(total):
+        return array, 1.0, total
+    scale = float(array.max())  # the sum overflows float64: sum x / max(x) instead
+    return array, scale, float(np.sum(array / scale))
 
 
 def exponential_mle(x: object) -> float:
-    """The maximum-likelihood estimate of the rate: N / sum(x).
+    """The maximum-likelihood estimate of the rate: N / sum(x), in float64.
 
-    Raises ``ValueError`` if the data are all zeros: then the likelihood grows
-    without bound as the rate goes to infinity, and no maximum exists.
+    Refuses (``ValueError``) data that are empty, not 1-D, negative, NaN or inf, all
+    zeros (then the likelihood grows without bound as the rate goes to infinity, and no
+    maximum exists), or so close to zero that N / sum(x) overflows float64; and
+    (``TypeError``) non-numeric, bool or masked data. A sum that overflows is rescaled.
     """
-    x = _as_sample(x)
-    total = float(np.sum(x))
+    x, scale, total = _as_sample(x)
+    return _rate(x.size, scale, total)
+
+
+def _rate(n: int, scale: float, total: float) -> float:
+    """N / (scale * total), refusing a sum of 0 and a result beyond float64."""
     if total == 0.0:
         raise ValueError(
             "x is all zeros: the likelihood N ln(rate) grows without bound, so no MLE exists"
         )
-    return x.size / total
+    rate = (n / scale) / total
+    if not np.isfinite(rate):
+        raise ValueError(f"x is too close to 0: N / sum(x) overflows float64 (sum {total:.3g})")
+    return rate
 
 
 def unbiased_rate(x: object) -> float:
-    """The unbiased estimator (N - 1) / sum(x); needs N >= 2."""
-    x = _as_sample(x)
+    """The unbiased estimator (N - 1) / sum(x); refuses what ``exponential_mle`` refuses,
+    and fewer than 2 values."""
+    x, scale, total = _as_sample(x)
     if x.size < 2:
         raise ValueError(f"x must hold at least 2 values for the unbiased estimator, got {x.size}")
-    return (x.size - 1) / x.size * exponential_mle(x)
+    return (x.size - 1) / x.size * _rate(x.size, scale, total)
 
 
 def log_likelihood(rate: float, x: object) -> float:
-    """l(rate) = N ln(rate) - rate * sum(x), the log-likelihood of an exponential sample."""
-    x = _as_sample(x)
-    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.integer, np.floating)):
+    """l(rate) = N ln(rate) - rate * sum(x), the log-likelihood of an exponential sample.
+
+    Computed in float64 whatever the type of ``rate``; returns a Python float. Refuses
+    what ``exponential_mle`` refuses for ``x`` (all zeros are allowed), a ``rate`` that
+    is not a real number (``TypeError``) or not finite and > 0, and a result beyond
+    float64's range (``ValueError``).
+    """
+    if isinstance(rate, (bool, np.bool_)) or not isinstance(
+        rate, (int, float, np.integer, np.floating)
+    ):
         raise TypeError(f"rate must be a real number, got {type(rate).__name__}")
+    with np.errstate(over="ignore"):
+        rate = float(rate)
     if not (np.isfinite(rate) and rate > 0):
         raise ValueError(f"rate must be finite and > 0, got {rate}")
-    return x.size * np.log(rate) - rate * float(np.sum(x))
+    x, scale, total = _as_sample(x)
+    value = x.size * np.log(rate) - (rate * scale) * total
+    if not np.isfinite(value):
+        raise ValueError(f"rate * sum(x) overflows float64 (rate {rate:.3g}, x up to {scale:.3g})")
+    return float(value)
 
 
 # --8<-- [end:mle]

@@ -8,6 +8,7 @@
 # %%
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torchvision
 from torch import nn
@@ -18,14 +19,23 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters of ``module``: the sheet's ``sum(p.numel() for p in
     module.parameters())``, with its input checked.
 
-    ``parameters()`` yields each tensor once, so tied weights (one ``Parameter`` used by
-    two layers) count once, as in the sheet's one-liner. With ``trainable_only=True``,
-    frozen parameters (``requires_grad=False``) are left out.
+    It counts ``Parameter`` objects. ``parameters()`` yields each one once, so a tied
+    weight (one ``Parameter`` used by two layers) counts once, as in the sheet's
+    one-liner; but two distinct ``Parameter`` objects that share storage count twice,
+    and quantized modules, which hold packed weights rather than ``Parameter`` objects,
+    count (nearly) nothing. With ``trainable_only=True``, frozen parameters
+    (``requires_grad=False``) are left out.
+
+    Refuses (``TypeError``) a ``module`` that is not a ``torch.nn.Module`` and a
+    ``trainable_only`` that is not a bool (a NumPy bool is accepted).
     """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    if not isinstance(trainable_only, bool):
-        raise TypeError(f"trainable_only must be a bool, got {type(trainable_only).__name__}")
+    if not isinstance(trainable_only, (bool, np.bool_)):
+        raise TypeError(
+            f"trainable_only must be True or False, got {type(trainable_only).__name__} "
+            f"{trainable_only!r}"
+        )
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -34,31 +44,58 @@ def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
 
 # --8<-- [start:table]
 def build_on_meta(name: str = "vgg11") -> nn.Module:
-    """A torchvision model with no weights, on the meta device: shapes only, no memory."""
-    if not isinstance(name, str) or not hasattr(torchvision.models, name):
-        raise ValueError(f"name must be a torchvision model builder, got {name!r}")
-    with torch.device("meta"):
-        return getattr(torchvision.models, name)(weights=None).eval()
+    """A torchvision model with no weights, on the meta device: shapes only, no memory.
+
+    Refuses (``ValueError``) a ``name`` that is not one of
+    ``torchvision.models.list_models()`` (``"ResNet"`` is a class, ``"get_model"`` a
+    helper), and a model that cannot be built on the meta device (the ``regnet_*``
+    builders copy data while they initialise).
+    """
+    if not isinstance(name, str) or name not in torchvision.models.list_models():
+        raise ValueError(
+            f"name must be a torchvision model builder such as 'vgg11' "
+            f"(see torchvision.models.list_models()), got {name!r}"
+        )
+    try:
+        with torch.device("meta"):
+            return torchvision.models.get_model(name, weights=None).eval()
+    except (NotImplementedError, RuntimeError) as error:
+        raise ValueError(
+            f"name {name!r}: this model cannot be built on the meta device ({error}); "
+            f"build it on the CPU with torchvision.models.get_model({name!r}) instead"
+        ) from None
 
 
 def formula(layer: nn.Module) -> str:
-    """How a layer's parameter count comes about, as text."""
-    if isinstance(layer, nn.Conv2d):
-        k, (c_in, c_out) = layer.kernel_size[0], (layer.in_channels, layer.out_channels)
+    """How a layer's parameter count comes about, as text ("—" for no parameters).
+
+    Convolutions: kernel size · (C_in / groups) · C_out + C_out, for any kernel shape;
+    linear: in · out + out; batch norm: 2 · C (scale and shift), or none with
+    ``affine=False``. Other layers with parameters are refused (``TypeError``).
+    """
+    if isinstance(layer, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        sizes = "·".join(str(k) for k in layer.kernel_size)
+        c_in, c_out = layer.in_channels // layer.groups, layer.out_channels
         bias = f" + {c_out}" if layer.bias is not None else ""
-        return f"{k}·{k}·{c_in}·{c_out}{bias}"
+        return f"{sizes}·{c_in}·{c_out}{bias}"
     if isinstance(layer, nn.Linear):
         bias = f" + {layer.out_features}" if layer.bias is not None else ""
         return f"{layer.in_features}·{layer.out_features}{bias}"
-    if isinstance(layer, nn.BatchNorm2d):
-        return f"2·{layer.num_features}"
-    return "—"
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)):
+        return f"2·{layer.num_features}" if layer.affine else "—"
+    if isinstance(layer, nn.Module) and not any(True for _ in layer.parameters()):
+        return "—"
+    raise TypeError(
+        f"layer must be a convolution, linear, batch-norm or parameter-free module, "
+        f"got {type(layer).__name__}"
+    )
 
 
 def layer_table(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 224, 224)) -> list[dict]:
     """One row per layer of ``features``, ``avgpool`` and ``classifier``.
 
     Output shapes come from a forward pass of a meta tensor, so nothing is computed.
+    Refuses (``TypeError``) a model without ``features``, ``avgpool`` and ``classifier``.
     """
     if not all(hasattr(model, part) for part in ("features", "avgpool", "classifier")):
         raise TypeError("model must be a torchvision VGG (features, avgpool, classifier)")
@@ -113,7 +150,32 @@ def analytic_count(config: list, batch_norm: bool = False, classes: int = 1000) 
 
     Convolution: k·k·C_in·C_out + C_out; batch norm: 2·C (scale and shift);
     linear: in·out + out. The classifier is 512·7·7 -> 4096 -> 4096 -> classes.
+
+    Refuses (``TypeError``) a ``config`` that is not a list or tuple, items that are
+    neither an int nor "M" (bools included), a ``batch_norm`` that is not a bool and
+    ``classes`` that is not an int; (``ValueError``) channel counts or ``classes``
+    below 1 and strings other than "M".
     """
+    if not isinstance(config, (list, tuple)):
+        raise TypeError(f"config must be a list of ints and 'M', got {type(config).__name__}")
+    if not isinstance(batch_norm, (bool, np.bool_)):
+        raise TypeError(
+            f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}"
+        )
+    if isinstance(classes, (bool, np.bool_)) or not isinstance(classes, (int, np.integer)):
+        raise TypeError(f"classes must be an integer, got {type(classes).__name__} {classes!r}")
+    if classes < 1:
+        raise ValueError(f"classes must be >= 1, got {classes}")
+    for position, item in enumerate(config):
+        if isinstance(item, str):
+            if item != "M":
+                raise ValueError(f"config[{position}] must be an int or 'M', got {item!r}")
+        elif isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
+            raise TypeError(
+                f"config[{position}] must be an int or 'M', got {type(item).__name__} {item!r}"
+            )
+        elif item < 1:
+            raise ValueError(f"config[{position}] must be a channel count >= 1, got {item}")
     total, c_in = 0, 3
     for item in config:
         if item == "M":
@@ -122,7 +184,7 @@ def analytic_count(config: list, batch_norm: bool = False, classes: int = 1000) 
         c_in = item
     for n_in, n_out in ((c_in * 7 * 7, 4096), (4096, 4096), (4096, classes)):
         total += n_in * n_out + n_out
-    return total
+    return int(total)
 
 
 # --8<-- [end:analytic]

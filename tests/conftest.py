@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SNIPPETS = ROOT / "snippets"
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 # What a copy of the project leaves out: build output, environments, caches.
-COPY_IGNORE = shutil.ignore_patterns(
+_IGNORE = shutil.ignore_patterns(
     ".venv",
     "site",
     ".git",
@@ -26,7 +26,16 @@ COPY_IGNORE = shutil.ignore_patterns(
     ".cache",
     "screenshots",
     "node_modules",
+    ".bench-lighthouse",
 )
+
+
+def COPY_IGNORE(folder: str, names: list[str]) -> set[str]:
+    """What the project copy leaves out; also `make bench`'s Lighthouse install."""
+    ignored = _IGNORE(folder, names)
+    if Path(folder) == ROOT / "scripts" / "lighthouse":
+        ignored.add("node_modules")
+    return ignored
 
 
 def load_snippet(name: str):

@@ -1,8 +1,32 @@
 """A real browser over the built site: Debian's Chromium driven by Playwright, offline.
 
-Every page is loaded from a server on 127.0.0.1. Any request to another host is
-blocked and recorded, and fails the test. Full-page screenshots go to screenshots/
-(gitignored) so that a person can look at them.
+The gate (test_browser_gate, one test per page) loads each page once from a server on
+127.0.0.1, in a fresh browser context; any request to another host is blocked and
+recorded. It then looks at the page in four views, switching width and palette in the
+same page: 1280 px light, 1280 px dark, 390 px dark, 390 px light (Material's `default`
+and `slate`, chosen with its own palette input and checked on the page's background).
+In every view, tests/gate.js (geometry and computed style only, whatever typeset the
+math) checks that
+
+1. no TeX is visible: no `$`, backslash command, ``\\(``, ``\\[``, ``^{`` or ``_{`` in text
+   that is rendered, outside code (text clipped away, like KaTeX's MathML copy, is not);
+2. in a display formula, the relation signs that begin continuation rows ("= ...") share
+   one x, and it is the x of a relation sign on the first row;
+3. nothing is wider than the content column, except inside a scroll container that fits,
+   and the page never scrolls sideways;
+4. axe-core finds no WCAG 2.1 A/AA violation (at 1280 px in both palettes, at 390 px in
+   the light one);
+5. plots: a place is kept for them (plot_failures), not checked yet;
+
+and, once per page: no console or page error, a copy button on every code block, the
+answers shown, an executed notebook with its downloads. Folded blocks are opened, and
+pages with content tabs are measured once with the first tab of every set selected and
+once with the second. A failure names the page, the views and what failed.
+
+Full-page screenshots go to screenshots/ (gitignored), for a person to look at:
+<page>__light.png and <page>__dark.png (1280 px), <page>__390.png (390 px, light).
+test_gate_measures_what_the_reader_sees runs gate.js on a made-up page, and
+tests/test_site.py breaks copies of the site to show that the gate fails on them.
 
 Chromium missing: the tests fail when CI=true, and skip (with the reason) elsewhere.
 `make test` installs it with apt-get when it is missing and the user is root.
@@ -13,8 +37,10 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -33,6 +59,7 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = ROOT / "screenshots"
+GATE_JS = (Path(__file__).parent / "gate.js").read_text(encoding="utf-8")
 
 if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
     reason = (
@@ -42,6 +69,7 @@ if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.fail(reason, pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 pytestmark = pytest.mark.site
@@ -64,6 +92,28 @@ def has_math(page: str) -> bool:
     return "$" in source
 
 
+@dataclass(frozen=True)
+class View:
+    width: int
+    scheme: str  # Material's palette: "default" (light) or "slate" (dark)
+
+    @property
+    def label(self) -> str:
+        return f"{self.width} {'dark' if self.scheme == 'slate' else 'light'}"
+
+
+LIGHT, DARK = "default", "slate"
+# In this order, so that each step changes one thing: the palette, or the width.
+VIEWS = [View(1280, LIGHT), View(1280, DARK), View(390, DARK), View(390, LIGHT)]
+SCREENSHOT_OF = {View(1280, LIGHT): "light", View(1280, DARK): "dark", View(390, LIGHT): "390"}
+HEIGHT = {1280: 900, 390: 844}
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# axe takes seconds per page: at 390 px it runs in one palette (the colours are checked
+# in both at 1280 px), and with the second tabs selected only over the panels they show.
+AXE_VIEWS = [View(1280, LIGHT), View(1280, DARK), View(390, LIGHT)]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+
+
 # What each page must visibly show: a CSS selector and how many at least.
 ANSWERS = {
     "index": [("math mtable", 1)],
@@ -72,18 +122,6 @@ ANSWERS = {
     "exercises/vgg11-parameters": [("table", 3), ("svg:has(g#figure_1)", 1)],
     "exercises/influence-functions": [("table", 1), ("svg:has(g#figure_1)", 2)],
 }
-
-
-# The article's text outside code, scripts and styles (code may quote TeX on purpose).
-PROSE_TEXT = """() => {
-  const skip = "pre, code, script, style, .clipboard-copy-txt";
-  const walker = document.createTreeWalker(document.querySelector("article"), NodeFilter.SHOW_TEXT);
-  const parts = [];
-  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (!node.parentElement.closest(skip)) parts.push(node.textContent);
-  }
-  return parts.join(" ");
-}"""
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -113,7 +151,9 @@ class Visit:
     """One page load with every console error, page error and outside request recorded."""
 
     def __init__(self, browser, url: str):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": HEIGHT[1280]}, color_scheme="light"
+        )
         self.page = self.context.new_page()
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
@@ -125,7 +165,7 @@ class Visit:
         self.page.on("pageerror", lambda e: self.page_errors.append(str(e)))
         self.page.route("**/*", self._route)
         self.page.goto(url, wait_until="load")
-        self.page.wait_for_timeout(300)
+        settle(self.page)
 
     def _route(self, route):
         url = route.request.url
@@ -143,40 +183,264 @@ class Visit:
         self.context.close()
 
 
-@pytest.mark.parametrize("name", PAGES)
-def test_page_in_a_real_browser(browser, server, name):
-    with Visit(browser, server + url_path(name)) as visit:
+def settle(page) -> None:
+    """Wait until fonts are loaded and layout has caught up with the last change."""
+    page.evaluate(
+        """async () => {
+          await document.fonts.ready;
+          await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+        }"""
+    )
+
+
+# --- views: width and palette, switched in the same page ------------------------------
+
+
+def set_palette(page, scheme: str) -> None:
+    """Choose Material's palette as a reader does (its radio input), and check it took."""
+    page.evaluate(
+        """s => {
+          const input = document.querySelector(`input[data-md-color-scheme="${s}"]`);
+          if (!input.checked) input.click();
+        }""",
+        scheme,
+    )
+    page.wait_for_function(
+        """s => document.body.getAttribute("data-md-color-scheme") === s
+               && !document.body.hasAttribute("data-md-color-switching")""",
+        arg=scheme,
+        timeout=5_000,
+    )
+    settle(page)
+    # The attribute is not enough: the page's background must have followed.
+    rgb = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    r, g, b = (int(v) for v in re.findall(r"\d+", rgb)[:3])
+    dark = (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 < 0.5
+    assert dark == (scheme == DARK), f"palette {scheme!r} set, but the background is {rgb}"
+
+
+def set_view(page, view: View) -> None:
+    if page.viewport_size["width"] != view.width:
+        page.set_viewport_size({"width": view.width, "height": HEIGHT[view.width]})
+        settle(page)
+    set_palette(page, view.scheme)
+
+
+def tab_passes(page) -> list[int]:
+    """Which tab of each content-tab set to select, one pass per tab position."""
+    most = page.evaluate(
+        """() => Math.max(0, ...[...document.querySelectorAll(".tabbed-set")].map(
+             s => s.querySelectorAll(":scope > input").length))"""
+    )
+    return list(range(max(1, most)))
+
+
+def tab_block(index: int) -> str:
+    """The panel of the index-th tab in each content-tab set."""
+    return f".tabbed-set > .tabbed-content > .tabbed-block:nth-child({index + 1})"
+
+
+def select_tabs(page, index: int) -> None:
+    """Select the index-th tab (or the last, if fewer) in every content-tab set."""
+    page.evaluate(
+        """i => {
+          for (const set of document.querySelectorAll(".tabbed-set")) {
+            const inputs = set.querySelectorAll(":scope > input");
+            if (inputs.length) inputs[Math.min(i, inputs.length - 1)].checked = true;
+          }
+        }""",
+        index,
+    )
+    settle(page)
+
+
+# --- the gate ---------------------------------------------------------------------------
+
+
+def axe_failures(page, tab: int = 0) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations, one line per rule: id, count, first targets.
+
+    With tab > 0, only the tab panels that this pass shows (the rest of the page was
+    checked with the first tabs selected): axe takes seconds on a page."""
+    violations = page.evaluate(
+        """async ([tab, options, block]) => {
+          const context = tab === 0 ? document : {include: [[block]]};
+          return (await axe.run(context, options)).violations;
+        }""",
+        [tab, AXE_OPTIONS, tab_block(tab)],
+    )
+    lines = []
+    for v in violations:
+        targets = [" ".join(map(str, n["target"])) + contrast(n) for n in v["nodes"]]
+        more = f" and {len(targets) - 3} more" if len(targets) > 3 else ""
+        lines.append(f"{v['id']} ×{len(targets)}: {'; '.join(targets[:3])}{more} ({v['help']})")
+    return lines
+
+
+def contrast(node: dict) -> str:
+    """For a colour-contrast finding: the colours and their ratio."""
+    for check in node.get("any", []):
+        data = check.get("data") or {}
+        if isinstance(data, dict) and "contrastRatio" in data:
+            return f" ({data['fgColor']} on {data['bgColor']}, {data['contrastRatio']}:1)"
+    return ""
+
+
+def content_failures(page, name: str) -> list[str]:
+    """What the page must show: math, copy buttons, the answers, an executed notebook."""
+    found = []
+    if has_math(name) and page.locator("article math").count() == 0:
+        found.append("no rendered math")
+    if name.startswith("notebooks/"):  # nbconvert's own copy buttons, one per cell
+        cells = page.locator("article .jp-CodeCell[id]").count()
+        buttons = page.locator("article clipboard-copy").count()
+        if not (cells > 0 and buttons == cells):
+            found.append(f"{cells} code cells, {buttons} copy buttons")
+        if page.locator(".jp-OutputArea-output").count() == 0:
+            found.append("notebook not executed")
+        if page.locator(".notebook-downloads a").count() != 2:
+            found.append("not two download links")
+    else:  # Material's: every code block has one
+        blocks = page.locator("article pre:has(> code)").count()
+        buttons = page.locator("article pre .md-code__button[data-md-type='copy']").count()
+        if buttons != blocks:
+            found.append(f"{blocks} code blocks, {buttons} copy buttons")
+    for selector, at_least in ANSWERS.get(name, []):
+        shown = page.locator(f"article {selector}")
+        if shown.count() < at_least:
+            found.append(f"{shown.count()} × {selector!r}, expected at least {at_least}")
+        elif not shown.first.is_visible():
+            found.append(f"{selector!r} is not visible")
+    return found
+
+
+def plot_failures(page, view: View) -> list[str]:
+    """5. Plots follow the palette (text contrast ≥ 4.5:1 on what it is drawn on).
+
+    Not checked yet: the plot palette is being reworked. Put the check here; its
+    failures are reported under "plots", per view, like the others."""
+    return []
+
+
+CHECK_NAMES = {
+    "load": "console errors, page errors or requests to other hosts",
+    "content": "content missing",
+    "tex": "TeX visible to the reader",
+    "alignment": "relation signs not aligned in display math",
+    "overflow": "wider than the content column",
+    "axe": "axe-core WCAG 2.1 A/AA violations",
+    "plots": "plots",
+}
+Failures = dict[str, list[tuple[str, str]]]  # check -> [(view, what failed)]
+
+
+def inspect(browser, base: str, name: str) -> Failures:
+    """Load one page and run every check in every view; what failed, by check."""
+    failures: Failures = {check: [] for check in CHECK_NAMES}
+    with Visit(browser, base + url_path(name)) as visit:
         page = visit.page
-        assert visit.console_errors == [], visit.console_errors
-        assert visit.page_errors == [], visit.page_errors
-        assert visit.outside == [], f"requests to other hosts: {visit.outside}"
+        open_all_solutions(page)  # answers are folded until the reader asks (exercise first)
+        failures["content"] = [("loaded", m) for m in content_failures(page, name)]
+        page.evaluate(GATE_JS)
+        page.evaluate(Axe().axe_script)
+        passes = tab_passes(page)
+        for view in VIEWS:
+            set_view(page, view)
+            for tab in passes:
+                select_tabs(page, tab)
+                where = view.label + (f", tab {tab + 1}" if len(passes) > 1 else "")
+                measured = page.evaluate("window.__gate.measure()")
+                for check in ("tex", "alignment", "overflow"):
+                    failures[check] += [(where, m) for m in measured[check]]
+                if view in AXE_VIEWS:
+                    failures["axe"] += [(where, m) for m in axe_failures(page, tab)]
+                failures["plots"] += [(where, m) for m in plot_failures(page, view)]
+            if view in SCREENSHOT_OF:
+                select_tabs(page, 0)
+                SCREENSHOTS.mkdir(exist_ok=True)
+                shot = SCREENSHOTS / f"{name.replace('/', '__')}__{SCREENSHOT_OF[view]}.png"
+                page.screenshot(path=str(shot), full_page=True)
+        failures["load"] = (
+            [("any", f"console error: {m}") for m in visit.console_errors]
+            + [("any", f"page error: {m}") for m in visit.page_errors]
+            + [("any", f"request to another host: {u}") for u in visit.outside]
+        )
+    return failures
 
-        text = page.evaluate(PROSE_TEXT)
-        for raw in ("$$", "\\frac", "\\begin"):
-            assert raw not in text, f"raw TeX {raw!r} visible on {name}"
-        if has_math(name):
-            assert page.locator("article math").count() > 0, f"no rendered math on {name}"
 
-        if name.startswith("notebooks/"):  # nbconvert's own copy buttons, one per cell
-            cells = page.locator("article .jp-CodeCell[id]").count()
-            assert cells > 0 and page.locator("article clipboard-copy").count() == cells
-        else:  # Material's: every code block has one
-            blocks = page.locator("article pre:has(> code)").count()
-            buttons = page.locator("article pre .md-code__button[data-md-type='copy']").count()
-            assert buttons == blocks, f"{name}: {blocks} code blocks, {buttons} copy buttons"
+def report(name: str, failures: Failures, most: int = 8) -> str:
+    """What failed on a page, check by check; a failure seen in several views once."""
+    lines = []
+    for check, found in failures.items():
+        if not found:
+            continue
+        views: dict[str, list[str]] = {}
+        for where, what in found:
+            seen = views.setdefault(what, [])
+            if where not in seen:
+                seen.append(where)
+        lines.append(f"{name}: {check}: {CHECK_NAMES[check]} ({len(views)}):")
+        for what, where in list(views.items())[:most]:
+            lines.append(f"  {name} [{'; '.join(where)}]: {what}")
+        if len(views) > most:
+            lines.append(f"  ... and {len(views) - most} more")
+    return "\n".join(lines)
 
-        open_all_solutions(page)  # the answers are folded until the reader asks
-        for selector, at_least in ANSWERS.get(name, []):
-            found = page.locator(f"article {selector}")
-            assert found.count() >= at_least, f"{name}: {found.count()} × {selector!r}"
-            found.first.wait_for(state="visible", timeout=10_000)
 
-        if name.startswith("notebooks/"):
-            assert page.locator(".jp-OutputArea-output").count() > 0, "notebook not executed"
-            assert page.locator(".notebook-downloads a").count() == 2
+@pytest.mark.parametrize("name", PAGES)
+def test_browser_gate(browser, server, name):
+    """Every check of the gate on one page, in every view (see the module docstring)."""
+    failures = inspect(browser, server, name)
+    failed = [check for check, found in failures.items() if found]
+    assert not failed, f"{name} fails {', '.join(failed)}\n" + report(name, failures)
 
-        SCREENSHOTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{name.replace('/', '__')}.png"), full_page=True)
+
+# --- the gate's own measurements, on a made-up page (no site, no math engine) ---
+
+SELF_TEST = """<!doctype html><html><body style="margin:0; font: 20px/1.4 serif">
+<div class="md-content"><div class="md-content__inner" style="width: 700px">
+<article>
+  <p id="tex">Visible: $x$</p>
+  <p>A hidden copy, as KaTeX keeps its MathML:
+    <span style="position:absolute; clip:rect(1px,1px,1px,1px); width:1px; height:1px;
+                 overflow:hidden">\\frac{a}{b} $y$</span> and
+    <span style="display:none">\\alpha</span> and <code>\\beta $z$</code>.</p>
+  <div class="math-display" id="aligned">
+    <div style="display:grid; grid-template-columns:auto auto; justify-content:center">
+      <span style="text-align:right">f(x) </span><span>= a + b + c</span>
+      <span></span><span>= d</span>
+      <span></span><span>≤ e<sup>k = 1</sup></span>
+    </div>
+  </div>
+  <div class="math-display" id="misaligned">
+    <div style="display:grid; grid-template-columns:auto auto; justify-content:center">
+      <span style="text-align:right">g(x) </span><span>= a + b</span>
+      <span style="text-align:right">= c</span><span></span>
+    </div>
+  </div>
+  <div style="overflow-x:auto"><div style="width:2000px">scrolls, fits</div></div>
+  <div id="wide" style="width:900px">too wide</div>
+</article></div></div></body></html>"""
+
+
+def test_gate_measures_what_the_reader_sees(browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = context.new_page()
+    page.set_content(SELF_TEST)
+    page.evaluate(GATE_JS)
+    found = page.evaluate("window.__gate.measure()")
+    context.close()
+    # Only the two visible `$`: not the clipped copy, display:none, or code.
+    assert len(found["tex"]) == 2 and all("Visible" in m for m in found["tex"]), found["tex"]
+    # The aligned formula passes (the `=` in a superscript is ignored); the other fails.
+    assert len(found["alignment"]) == 1, found["alignment"]
+    assert "formula #2" in found["alignment"][0], found["alignment"]
+    # The 900 px div sticks out; the 2000 px one inside a scroll container that fits does not.
+    assert [m for m in found["overflow"] if "900 px wide" in m], found["overflow"]
+    assert not [m for m in found["overflow"] if "2000" in m], found["overflow"]
+
+
+# --- interactions ---------------------------------------------------------------------
 
 
 def test_search_finds_vgg(browser, server):

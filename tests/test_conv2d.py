@@ -186,3 +186,74 @@ def test_bad_input_is_refused_naming_the_argument(kwargs, exception, name):
 def test_numpy_integer_stride_and_lists_are_accepted():
     y = conv.conv2d(SHEET_X, SHEET_K, stride=np.int64(2), padding=np.int32(1))
     np.testing.assert_array_equal(y, SHEET_ANSWERS[(2, 1)])
+
+
+# Issue 14: silent wrong answers and obscure errors.
+CONV_HOSTILE = [
+    # (description, x, exception, the argument the message must name)
+    ("masked array", np.ma.masked_array(np.ones((4, 4)), mask=np.eye(4)), TypeError, "x"),
+    (
+        "longdouble 1e400 overflows float64",
+        np.full((4, 4), np.longdouble("1e400")),
+        ValueError,
+        "x",
+    ),
+    ("tensor that requires grad", torch.ones(4, 4, requires_grad=True), TypeError, "x"),
+    ("bfloat16 tensor", torch.ones(4, 4, dtype=torch.bfloat16), TypeError, "x"),
+]
+
+
+@pytest.mark.parametrize(
+    "x, exception, name", [b[1:] for b in CONV_HOSTILE], ids=[b[0] for b in CONV_HOSTILE]
+)
+def test_hostile_input_is_refused_naming_the_argument(x, exception, name):
+    with pytest.raises(exception) as info:
+        conv.conv2d(x, np.ones((2, 2)))
+    assert str(info.value).startswith(name + " "), str(info.value)
+    with pytest.raises(exception) as info:
+        conv.conv2d(np.ones((4, 4)), x[:2, :2])
+    assert str(info.value).startswith("kernel "), str(info.value)
+
+
+OUTPUT_SIZE_BAD = [
+    ("kernel longer than input (2, 5)", (2, 5), ValueError, "k"),
+    ("stride 1.5", (5, 3, 1.5), TypeError, "stride"),
+    ("stride -1", (5, 3, -1), ValueError, "stride"),
+    ("stride 0", (5, 3, 0), ValueError, "stride"),
+    ("array for n", (np.arange(3), 2), TypeError, "n"),
+    ("n 0", (0, 1), ValueError, "n"),
+    ("k 0", (3, 0), ValueError, "k"),
+    ("padding -1", (5, 3, 1, -1), ValueError, "padding"),
+    ("bool n", (True, 1), TypeError, "n"),
+    ("float n", (5.0, 3), TypeError, "n"),
+]
+
+
+@pytest.mark.parametrize(
+    "args, exception, name", [b[1:] for b in OUTPUT_SIZE_BAD], ids=[b[0] for b in OUTPUT_SIZE_BAD]
+)
+def test_output_size_validates_as_conv2d_does(args, exception, name):
+    with pytest.raises(exception) as info:
+        conv.output_size(*args)
+    assert str(info.value).startswith(name + " "), str(info.value)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(conv_cases())
+def test_fast_conv2d_agrees_with_the_readable_loop(case):
+    """conv2d (sliding windows + einsum) against cross_correlate, the loop on the page."""
+    x, k, stride, padding = case
+    expected = conv.cross_correlate(np.pad(x, padding), k, stride)
+    np.testing.assert_allclose(conv.conv2d(x, k, stride, padding), expected, rtol=1e-12, atol=1e-10)
+
+
+def test_fast_conv2d_on_a_large_input_agrees_with_torch():
+    rng = np.random.default_rng(14)
+    x, k = rng.standard_normal((300, 257)), rng.standard_normal((5, 3))
+    for stride, padding in ((1, 0), (2, 1), (3, 2)):
+        np.testing.assert_allclose(
+            conv.conv2d(x, k, stride, padding),
+            torch_conv2d(x, k, stride, padding),
+            rtol=1e-11,
+            atol=1e-11,
+        )

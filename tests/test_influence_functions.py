@@ -191,14 +191,14 @@ def test_running_the_file_prints_the_results():
 
 def test_singular_hessian_is_refused():
     # The objective ignores the second parameter: its Hessian has a zero eigenvalue.
-    with pytest.raises(ValueError, match="singular or indefinite"):
+    with pytest.raises(ValueError, match="singular, indefinite"):
         inf.influence_on_parameters(
             lambda t: (t[0] - 1) ** 2, lambda t: t[0] ** 2, torch.tensor([1.0, 0.0], dtype=F64)
         )
 
 
 def test_indefinite_hessian_is_refused():
-    with pytest.raises(ValueError, match="singular or indefinite"):
+    with pytest.raises(ValueError, match="singular, indefinite"):
         inf.influence_on_parameters(
             lambda t: t[0] ** 2 - t[1] ** 2, lambda t: t.sum(), torch.tensor([0.0, 0.0], dtype=F64)
         )
@@ -233,3 +233,261 @@ def test_non_scalar_losses_are_refused():
         inf.influence_on_parameters(lambda t: t**2, lambda t: t.sum(), theta)
     with pytest.raises(ValueError, match="point_loss must return a scalar"):
         inf.influence_on_parameters(lambda t: (t**2).sum(), lambda t: t, theta)
+
+
+# --- issue 14: silent wrong answers at edge values, and influence at scale ---
+
+
+def collinear_problem(seed: int, noise: float = 0.0):
+    """Logistic regression, no L2, where feature 2 is feature 0 + feature 1 (+ noise).
+
+    theta_hat is the fit on features 0, 1 and the bias, with 0 for feature 2: a true
+    minimiser of the four-parameter objective, whose Hessian is singular (noise = 0).
+    """
+    g = torch.Generator().manual_seed(seed)
+    a = torch.randn(40, 2, generator=g, dtype=F64)
+    x3 = a.sum(1, keepdim=True) + noise * torch.randn(40, 1, generator=g, dtype=F64)
+    x = torch.cat([a, x3, torch.ones(40, 1, dtype=F64)], dim=1)
+    y = (torch.rand(40, generator=g, dtype=F64) < torch.sigmoid(a[:, 0] - a[:, 1])).to(F64)
+    small = inf.newton_minimise(
+        inf.objective_fn(x[:, [0, 1, 3]], y, 0.0), torch.zeros(3, dtype=F64)
+    )
+    theta_hat = torch.stack([small[0], small[1], torch.zeros((), dtype=F64), small[2]])
+    return inf.objective_fn(x, y, 0.0), inf.point_loss_fn(x[0], y[0]), theta_hat
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_an_exactly_singular_hessian_is_always_refused(seed):
+    objective, z, theta_hat = collinear_problem(seed)
+    assert inf._gradient(objective, theta_hat, "objective").norm() < 1e-10  # a minimiser
+    with pytest.raises(ValueError, match="singular, indefinite or ill-conditioned"):
+        inf.influence_on_parameters(objective, z, theta_hat)
+
+
+def test_an_ill_conditioned_hessian_is_refused_naming_the_condition_number():
+    objective, z, theta_hat = collinear_problem(0, noise=1e-8)  # condition number ~1e16
+    h = inf.hessian(objective, theta_hat)
+    eig = torch.linalg.eigvalsh(h)
+    assert eig[-1] / eig[0] > 1e12 or eig[0] <= 0
+    with pytest.raises(ValueError, match="max_condition=1e\\+10"):
+        inf.influence_on_parameters(objective, z, theta_hat)
+
+
+def test_a_theta_hat_that_is_not_a_minimiser_is_refused(fitted):
+    objective, theta_hat = fitted
+    z = inf.point_loss_fn(inf.X[0], inf.Y[0])
+    with pytest.raises(ValueError, match="theta_hat is not a minimiser: .* gradient norm is"):
+        inf.influence_on_parameters(objective, z, theta_hat + 0.1)
+    with pytest.raises(ValueError, match="theta_hat is not a minimiser"):
+        inf.HessianFreeSolver(objective, theta_hat + 0.1)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_data_are_refused_naming_them(fitted, bad):
+    _, theta_hat = fitted
+    x = inf.X.clone()
+    x[5, 1] = bad
+    with pytest.raises(ValueError, match="objective(.s gradient)? is not finite .*NaN or inf"):
+        inf.influence_on_parameters(
+            inf.objective_fn(x, inf.Y, inf.L2), inf.point_loss_fn(x[0], inf.Y[0]), theta_hat
+        )
+    objective = inf.objective_fn(inf.X, inf.Y, inf.L2)
+    with pytest.raises(ValueError, match="point_loss(.s gradient)? is not finite .*NaN or inf"):
+        inf.influence_on_parameters(objective, inf.point_loss_fn(x[5], inf.Y[5]), theta_hat)
+
+
+def test_a_constant_point_loss_has_zero_influence(fitted):
+    objective, theta_hat = fitted
+    for constant in (lambda t: torch.tensor(3.0, dtype=F64), lambda t: 0 * t.sum() + 3.0):
+        direction = inf.influence_on_parameters(objective, constant, theta_hat)
+        assert torch.equal(direction, torch.zeros_like(theta_hat))
+        hessian_free = inf.HessianFreeSolver(objective, theta_hat).on_parameters(constant)
+        assert torch.equal(hessian_free, torch.zeros_like(theta_hat))
+
+
+def test_an_objective_that_does_not_depend_on_theta_is_refused():
+    with pytest.raises(ValueError, match="objective does not depend on theta"):
+        inf.influence_on_parameters(
+            lambda t: torch.tensor(1.0, dtype=F64), lambda t: t.sum(), torch.zeros(2, dtype=F64)
+        )
+
+
+@pytest.mark.parametrize(
+    "theta, exception, message",
+    [
+        (torch.zeros(3, dtype=torch.float16), TypeError, "theta must be float64"),
+        (torch.zeros(3, dtype=torch.bfloat16), TypeError, "theta must be float64"),
+        (torch.zeros(0, dtype=F64), ValueError, "theta must not be empty"),
+        (torch.tensor([0.0, float("nan"), 0.0], dtype=F64), ValueError, "theta must not contain"),
+        (torch.zeros(3, dtype=torch.float32), ValueError, "objective failed at theta .*float32"),
+    ],
+)
+def test_theta_dtype_and_size_are_checked(theta, exception, message):
+    objective = inf.objective_fn(inf.X, inf.Y, inf.L2)  # float64 data
+    with pytest.raises(exception, match=message):
+        inf.influence_on_parameters(objective, inf.point_loss_fn(inf.X[0], inf.Y[0]), theta)
+
+
+def test_an_objective_that_changes_the_dtype_is_refused():
+    with pytest.raises(TypeError, match="objective returns torch.float64 but theta is"):
+        inf.influence_on_parameters(
+            lambda t: (t.double() ** 2).sum(), lambda t: t.sum(), torch.zeros(2)
+        )
+
+
+def test_negative_damping_is_refused(fitted):
+    objective, theta_hat = fitted
+    for solver in (inf.InfluenceSolver, inf.HessianFreeSolver):
+        with pytest.raises(ValueError, match="damping must be >= 0"):
+            solver(objective, theta_hat, damping=-1.0)
+
+
+def test_solver_answers_many_queries_like_the_one_shot_function(fitted):
+    objective, theta_hat = fitted
+    solver = inf.InfluenceSolver(objective, theta_hat)
+    test_loss = inf.point_loss_fn(inf.X_TEST, inf.Y_TEST)
+    for j in range(0, 60, 7):
+        z = inf.point_loss_fn(inf.X[j], inf.Y[j])
+        assert torch.allclose(
+            solver.on_parameters(z),
+            inf.influence_on_parameters(objective, z, theta_hat),
+            rtol=1e-12,
+            atol=1e-14,
+        )
+        assert solver.on_loss(z, test_loss) == pytest.approx(
+            inf.influence_on_loss(objective, z, test_loss, theta_hat), rel=1e-12
+        )
+
+
+def large_logistic(d: int, n: int, seed: int = 3, l2: float = 0.05):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, d, generator=g, dtype=F64) / d**0.5
+    y = (torch.rand(n, generator=g, dtype=F64) < torch.sigmoid(3 * x[:, 0])).to(F64)
+    objective = inf.objective_fn(x, y, l2)
+    return x, y, objective, inf.newton_minimise(objective, torch.zeros(d, dtype=F64))
+
+
+@pytest.mark.parametrize("d, n", [(3, 60), (40, 200), (150, 100)])
+def test_hessian_free_agrees_with_the_dense_solve_to_1e_8(d, n):
+    x, y, objective, theta_hat = (
+        (inf.X, inf.Y, inf.objective_fn(inf.X, inf.Y, inf.L2), None)
+        if d == 3
+        else large_logistic(d, n)
+    )
+    if theta_hat is None:
+        theta_hat = inf.newton_minimise(objective, torch.zeros(3, dtype=F64))
+    dense, free = (
+        inf.InfluenceSolver(objective, theta_hat),
+        inf.HessianFreeSolver(objective, theta_hat),
+    )
+    for j in (0, n // 2, n - 1):
+        z = inf.point_loss_fn(x[j], y[j])
+        a, b = dense.on_parameters(z), free.on_parameters(z)
+        assert (a - b).norm() <= 1e-8 * a.norm(), (j, (a - b).norm() / a.norm())
+
+
+def test_hessian_free_with_damping_solves_the_damped_system(fitted):
+    objective, theta_hat = fitted
+    z = inf.point_loss_fn(inf.X[3], inf.Y[3])
+    for damping in (0.1, 1.0):
+        a = inf.InfluenceSolver(objective, theta_hat, damping=damping).on_parameters(z)
+        b = inf.HessianFreeSolver(objective, theta_hat, damping=damping).on_parameters(z)
+        assert (a - b).norm() <= 1e-10 * a.norm()
+
+
+def test_hessian_vector_products_match_the_dense_hessian():
+    _, _, objective, theta_hat = large_logistic(30, 80)
+    solver = inf.HessianFreeSolver(objective, theta_hat)
+    h = inf.hessian(objective, theta_hat)
+    v = torch.randn(30, generator=torch.Generator().manual_seed(1), dtype=F64)
+    assert torch.allclose(solver.hvp(v), h @ v, rtol=1e-12, atol=1e-14)
+
+
+def test_conjugate_gradient_refuses_an_indefinite_matrix_and_non_convergence():
+    a = torch.diag(torch.tensor([1.0, -1.0], dtype=F64))
+    with pytest.raises(ValueError, match="curvature .* <= 0 .* add damping"):
+        inf.conjugate_gradient(lambda v: a @ v, torch.ones(2, dtype=F64))
+    b = torch.diag(torch.logspace(0, 8, 50, dtype=F64))
+    with pytest.raises(ValueError, match="did not converge in 3 iterations"):
+        inf.conjugate_gradient(lambda v: b @ v, torch.ones(50, dtype=F64), max_iter=3)
+
+
+def test_hessian_free_refuses_an_indefinite_hessian_without_damping():
+    solver = inf.HessianFreeSolver(lambda t: t[0] ** 2 - t[1] ** 2, torch.zeros(2, dtype=F64))
+    with pytest.raises(ValueError, match="add damping"):
+        solver.on_parameters(lambda t: t.sum())
+
+
+def test_leave_one_out_factorises_once(monkeypatch):
+    """Leave-one-out over N points forms H once, apart from the Newton steps of the fits."""
+    calls, inside_newton = [], []
+    real_hessian, real_newton = inf.hessian, inf.newton_minimise
+
+    def newton(*args, **kwargs):
+        inside_newton.append(1)
+        try:
+            return real_newton(*args, **kwargs)
+        finally:
+            inside_newton.pop()
+
+    monkeypatch.setattr(
+        inf, "hessian", lambda *a: calls.append(not inside_newton) or real_hessian(*a)
+    )
+    monkeypatch.setattr(inf, "newton_minimise", newton)
+    inf.leave_one_out(inf.X[:12], inf.Y[:12], inf.L2, inf.X_TEST, inf.Y_TEST)
+    assert sum(calls) == 1
+
+
+# --- beyond the sheet: the MLP on the page ---
+
+
+@pytest.fixture(scope="module")
+def mlp_run():
+    return inf.mlp_experiment()
+
+
+def test_mlp_experiment_holds_what_the_page_says(mlp_run):
+    summary = inf.mlp_check(mlp_run)
+    assert 10_000 <= mlp_run["d"] <= 100_000
+    assert summary["warm_signs"] >= 3 and len(mlp_run["points"]) == 4
+
+
+def test_mlp_experiment_is_deterministic(mlp_run):
+    assert inf.mlp_experiment() == mlp_run
+
+
+def test_mlp_check_fails_when_a_claim_fails(mlp_run):
+    import copy
+
+    broken = copy.deepcopy(mlp_run)
+    broken["predictions"][0.0] = broken["predictions"][0.1]
+    with pytest.raises(AssertionError, match="undamped"):
+        inf.mlp_check(broken)
+    broken = copy.deepcopy(mlp_run)
+    broken["warm"] = [-w for w in broken["warm"]]
+    with pytest.raises(AssertionError, match="signs agree"):
+        inf.mlp_check(broken)
+
+
+def test_hessian_free_on_the_mlp_matches_the_dense_damped_solve():
+    """At d = 1,101 the dense damped solve is affordable: CG must agree with it."""
+    widths, n = (4, 20, 20, 1), 30
+    x, y = inf.make_mlp_data(n, 4, 3)
+    theta = inf.mlp_init(widths, 3)
+
+    def objective(t):
+        return torch.nn.functional.softplus(-(2 * y - 1) * inf.mlp(t, x, widths)).mean()
+
+    g = torch.randn(theta.numel(), generator=torch.Generator().manual_seed(0), dtype=F64)
+    dense = inf.hessian(objective, theta) + 1.0 * torch.eye(theta.numel(), dtype=F64)
+    expected = torch.linalg.solve(dense, g)
+    for mode in ("forward-over-reverse", "reverse-over-reverse"):
+        solver = inf.HessianFreeSolver(
+            objective, theta, damping=1.0, grad_tol=float("inf"), hvp=mode
+        )
+        assert (solver.solve(g) - expected).norm() <= 1e-8 * expected.norm(), mode
+
+
+def test_hvp_mode_is_checked(fitted):
+    with pytest.raises(ValueError, match="hvp must be"):
+        inf.HessianFreeSolver(*fitted, hvp="backward")

@@ -178,3 +178,73 @@ def test_unbiased_needs_two_points_and_log_likelihood_needs_a_positive_rate():
         mle.log_likelihood(float("nan"), [1.0])
     with pytest.raises(TypeError, match="rate must be a real number"):
         mle.log_likelihood("2", [1.0])
+
+
+# Issue 14: silent wrong answers at edge values.
+def test_a_sum_that_overflows_is_rescaled():
+    assert mle.exponential_mle([1e308, 1e308]) == pytest.approx(1e-308, rel=1e-15)
+    assert mle.unbiased_rate([1e308, 1e308]) == pytest.approx(0.5e-308, rel=1e-15)
+    assert mle.exponential_mle([1e308, 1e308, 0.0]) == pytest.approx(1.5e-308, rel=1e-15)
+
+
+def test_a_rate_that_overflows_is_refused():
+    with pytest.raises(ValueError, match="x is too close to 0"):
+        mle.exponential_mle([5e-324] * 3)
+
+
+def test_log_likelihood_with_an_overflowing_sum():
+    assert mle.log_likelihood(1e-10, [1e308, 1e308]) == pytest.approx(
+        2 * np.log(1e-10) - 2e298, rel=1e-15
+    )
+    with pytest.raises(ValueError, match="rate \\* sum\\(x\\) overflows"):
+        mle.log_likelihood(10.0, [1e308, 1e308])
+
+
+@pytest.mark.parametrize("rate", [np.float16(2.0), np.float32(2.5), np.int8(3), 2])
+def test_log_likelihood_runs_in_float64_and_returns_a_float(rate):
+    x = np.linspace(0.1, 3.0, 1000)
+    value = mle.log_likelihood(rate, x)
+    assert type(value) is float
+    r = float(rate)
+    assert value == pytest.approx(x.size * np.log(r) - r * float(np.sum(x)), rel=1e-14)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(st.lists(st.floats(1e300, 1.7e308), min_size=2, max_size=20))
+def test_huge_values_agree_with_exact_rationals(x):
+    """Python's fractions give the exact N / sum(x), whatever its size."""
+    from fractions import Fraction
+
+    exact = len(x) / sum(Fraction(v) for v in x)
+    assert mle.exponential_mle(x) == pytest.approx(float(exact), rel=1e-13)
+
+
+def test_the_blocked_one_pass_checks_find_faults_in_any_block():
+    x = np.ones(3 * mle._BLOCK + 5)
+    for position in (0, mle._BLOCK - 1, mle._BLOCK, x.size - 1):
+        for value, message in ((np.nan, "NaN or inf"), (-1.0, ">= 0"), (np.inf, "NaN or inf")):
+            y = x.copy()
+            y[position] = value
+            with pytest.raises(ValueError, match=message):
+                mle.exponential_mle(y)
+
+
+HOSTILE = [
+    ("masked array", np.ma.masked_array([1.0, 2.0], mask=[0, 1]), TypeError),
+    ("longdouble 1e400", np.array([np.longdouble("1e400"), 1.0]), ValueError),
+    ("tensor that requires grad", torch.ones(3, requires_grad=True), TypeError),
+    ("bfloat16 tensor", torch.ones(3, dtype=torch.bfloat16), TypeError),
+]
+
+
+@pytest.mark.parametrize("data, exception", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_input_is_refused_naming_x(data, exception):
+    for fn in (mle.exponential_mle, mle.unbiased_rate, lambda x: mle.log_likelihood(1.0, x)):
+        with pytest.raises(exception) as info:
+            fn(data)
+        assert str(info.value).startswith("x "), str(info.value)
+
+
+def test_float64_input_is_not_copied():
+    x = np.ones(10)
+    assert mle._as_sample(x)[0] is x

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -292,6 +293,62 @@ def test_fault_derivation_step_changed(project_copy, tmp_path):
     )
     assert "step 'derivative'" in out
     assert "docs/exercises/mle-exponential.md" in out and "snippets/mle_exponential.py" in out
+
+
+# --- fault injection for the browser gate: the build passes, the gate must not ---
+
+
+def gate_fails(project: Path, tmp_path: Path, page_name: str) -> str:
+    """Build the broken copy (strictly: it must pass), then run the browser gate of
+    tests/test_browser.py on that one page; return its (failing) output."""
+    site = tmp_path / "site"
+    built = mkdocs_build(project, site)
+    assert built.returncode == 0, "the build failed, so the gate is not tested:\n" + (
+        built.stdout + built.stderr
+    )
+    node = f"tests/test_browser.py::test_browser_gate[{page_name}]"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", node],
+        cwd=project,
+        env=build_env() | {"BUILT_SITE": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    if result.returncode == 0 and " skipped" in output and os.environ.get("CI") != "true":
+        pytest.skip("the browser gate skipped (no Chromium)")
+    assert result.returncode == 1 and "1 failed" in output, "the gate passed:\n" + output
+    return output
+
+
+def test_fault_gate_display_math_inline_in_a_sentence(project_copy, tmp_path):
+    # An answer printed as `text $$Y = ...$$ text`: the build passes (no `$$` is left,
+    # arithmatex takes the inner `$...$`), but the reader sees a `$` on each side.
+    edit(
+        project_copy,
+        "docs/exercises/convolution.md",
+        'print(f"**({case})** {label}:\\n\\n$$\\n{formula}\\n$$\\n")',
+        'print(f"**({case})** {label}: $${formula}$$ in a sentence.\\n")',
+    )
+    out = gate_fails(project_copy, tmp_path, "exercises/convolution")
+    assert "exercises/convolution fails tex" in out
+    assert re.search(r"exercises/convolution \[1280 light[^\]]*\]: \"\$\" in \"[^\"]*stride 1", out)
+
+
+def test_fault_gate_aligned_line_loses_its_ampersand(project_copy, tmp_path):
+    # One continuation line of the derivation without `&`: it is still valid TeX, but its
+    # `=` is no longer under the others.
+    edit(
+        project_copy,
+        "docs/exercises/mle-exponential.md",
+        """print(f"&= {tex(steps['log of a product'])} \\\\\\\\")""",
+        """print(f"= {tex(steps['log of a product'])} \\\\\\\\")""",
+    )
+    out = gate_fails(project_copy, tmp_path, "exercises/mle-exponential")
+    assert "exercises/mle-exponential fails alignment" in out
+    assert re.search(r"exercises/mle-exponential \[1280 light[^\]]*\]: display formula #\d+", out)
+    assert "continuation rows disagree" in out
 
 
 # --- reproducibility: two builds of the same sources are byte-identical ---

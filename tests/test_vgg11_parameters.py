@@ -107,7 +107,7 @@ def test_not_a_module_is_a_type_error(bad):
 
 
 def test_other_bad_inputs():
-    with pytest.raises(TypeError, match="trainable_only must be a bool"):
+    with pytest.raises(TypeError, match="trainable_only must be True or False"):
         vgg.count_parameters(nn.Linear(2, 2), trainable_only="yes")
     with pytest.raises(ValueError, match="name must be a torchvision model builder"):
         vgg.build_on_meta("vgg12")
@@ -118,3 +118,94 @@ def test_other_bad_inputs():
 def test_running_the_file_prints_the_total():
     out = run_snippet("vgg11_parameters")
     assert "total: 132,863,336" in out and "classifier.0" in out
+
+
+# Issue 14: silent wrong answers and obscure errors.
+ANALYTIC_BAD = [
+    ("batch_norm string", dict(batch_norm="False"), TypeError, "batch_norm"),
+    ("negative channels", dict(config=[-64, "M"]), ValueError, "config[0]"),
+    ("float classes", dict(classes=10.5), TypeError, "classes"),
+    ("zero classes", dict(classes=0), ValueError, "classes"),
+    ("bool channels", dict(config=[True, "M"]), TypeError, "config[0]"),
+    ("lower-case m", dict(config=[64, "m"]), ValueError, "config[1]"),
+    ("config a string", dict(config="m"), TypeError, "config"),
+    ("float channels", dict(config=[64.0, "M"]), TypeError, "config[0]"),
+]
+
+
+@pytest.mark.parametrize(
+    "kwargs, exception, name", [b[1:] for b in ANALYTIC_BAD], ids=[b[0] for b in ANALYTIC_BAD]
+)
+def test_analytic_count_refuses_bad_input_naming_the_argument(kwargs, exception, name):
+    args = dict(config=vgg.VGG_CONFIGS["vgg11"], batch_norm=False, classes=1000) | kwargs
+    with pytest.raises(exception) as info:
+        vgg.analytic_count(**args)
+    assert str(info.value).startswith(name + " "), str(info.value)
+
+
+def test_analytic_count_accepts_numpy_ints_and_returns_an_int():
+    import numpy as np
+
+    config = [np.int64(c) if c != "M" else c for c in vgg.VGG_CONFIGS["vgg11"]]
+    count = vgg.analytic_count(config, np.True_, np.int32(1000))
+    assert type(count) is int and count == vgg.analytic_count(vgg.VGG_CONFIGS["vgg11"], True)
+
+
+FORMULA_LAYERS = [
+    nn.Conv2d(4, 8, (1, 3)),
+    nn.Conv2d(4, 8, 3, groups=4),
+    nn.Conv2d(6, 9, (2, 5), groups=3, bias=False),
+    nn.Conv1d(3, 5, 7),
+    nn.Conv3d(2, 4, (1, 2, 3)),
+    nn.Linear(7, 3),
+    nn.Linear(7, 3, bias=False),
+    nn.BatchNorm2d(16),
+    nn.BatchNorm2d(16, affine=False),
+    nn.BatchNorm1d(5),
+    nn.ReLU(),
+    nn.MaxPool2d(2),
+]
+
+
+@pytest.mark.parametrize("layer", FORMULA_LAYERS, ids=repr)
+def test_each_formula_evaluates_to_the_layers_real_count(layer):
+    text = vgg.formula(layer)
+    value = 0 if text == "—" else eval(text.replace("·", "*"))  # noqa: S307 (our own text)
+    assert value == sum(p.numel() for p in layer.parameters()), text
+
+
+def test_formula_refuses_layers_it_cannot_explain():
+    with pytest.raises(TypeError, match="layer must be"):
+        vgg.formula(nn.LayerNorm(4))
+
+
+@pytest.mark.parametrize("name", ["ResNet", "get_model", "VGG", "list_models", 11, None])
+def test_build_on_meta_refuses_names_that_are_not_builders(name):
+    with pytest.raises(ValueError, match="name must be a torchvision model builder"):
+        vgg.build_on_meta(name)
+
+
+def test_build_on_meta_names_a_model_that_cannot_be_built_on_meta():
+    with pytest.raises(ValueError, match="name 'regnet_y_400mf': this model cannot be built"):
+        vgg.build_on_meta("regnet_y_400mf")
+
+
+def test_count_parameters_accepts_a_numpy_bool():
+    import numpy as np
+
+    layer = nn.Linear(2, 2)
+    layer.bias.requires_grad_(False)
+    assert vgg.count_parameters(layer, np.True_) == 4
+    assert vgg.count_parameters(layer, np.False_) == 6
+
+
+def test_count_parameters_counts_parameter_objects_as_documented():
+    """Two Parameters sharing storage count twice; one Parameter used twice counts once."""
+    a = nn.Linear(3, 3, bias=False)
+    b = nn.Linear(3, 3, bias=False)
+    b.weight = nn.Parameter(a.weight.data)  # a second Parameter on the same storage
+    assert b.weight.data_ptr() == a.weight.data_ptr()
+    assert vgg.count_parameters(nn.Sequential(a, b)) == 18
+    b.weight = a.weight  # the same Parameter: tied
+    assert vgg.count_parameters(nn.Sequential(a, b)) == 9
+    assert "share storage count twice" in " ".join(vgg.count_parameters.__doc__.split())
