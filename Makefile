@@ -11,8 +11,10 @@ NODE_STAMP := node_modules/.package-lock.json
 export NO_MKDOCS_2_WARNING := 1
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH ?= 1767225600
+# make build SOLUTIONS=off: the problems-only site (hooks/solutions.py); every check still runs.
+export SOLUTIONS
 
-.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse bench-snippets
+.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse bench-snippets pdf
 
 all: test
 
@@ -59,6 +61,12 @@ browser:
 	  echo "installing chromium with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+
+# The handouts, printed from the built site by Chromium (scripts/make_pdf.py):
+# site/sheet.pdf (problems and hints) and site/solutions.pdf (everything).
+pdf: $(STAMP) browser
+	@test -f site/index.html || { echo "error: no built site in site/: run make build first"; exit 1; }
+	$(BIN)/python scripts/make_pdf.py --site site
 
 # Benchmark: build speed, memory, page weight and Lighthouse (mobile) on every page against a
 # plain Material page; tables on stdout, the figures in bench.json (see scripts/bench.py).

@@ -31,6 +31,7 @@ import re
 import sys
 from pathlib import Path
 
+from markdown_exec import MarkdownConverter
 from mkdocs.structure.toc import get_toc
 
 INCLUDE = re.compile(r"""--8<--\s+["']([^"':]+)""")  # the file part of an include line
@@ -91,6 +92,9 @@ def on_config(config):
 
 
 def on_pre_page(page, config, files):
+    # markdown-exec numbers its blocks' ids (exec-N--) across the whole build, so a page's
+    # HTML would depend on which pages before it came from the cache: number per page.
+    MarkdownConverter.counter = 0
     if os.environ.get("SITE_PAGE_CACHE") == "0" or getattr(page, "nb_url", None):
         return page
     if not _site_digest:

@@ -46,6 +46,7 @@ from urllib.parse import urlparse
 
 import pytest
 from conftest import ROOT, SNIPPETS
+from test_exercise_first import open_all_solutions
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -349,8 +350,8 @@ def inspect(browser, base: str, name: str) -> Failures:
     failures: Failures = {check: [] for check in CHECK_NAMES}
     with Visit(browser, base + url_path(name)) as visit:
         page = visit.page
+        open_all_solutions(page)  # answers are folded until the reader asks (exercise first)
         failures["content"] = [("loaded", m) for m in content_failures(page, name)]
-        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         page.evaluate(GATE_JS)
         page.evaluate(Axe().axe_script)
         passes = tab_passes(page)
