@@ -26,20 +26,11 @@ import threading
 import time
 from pathlib import Path
 
+from chromium import ARGS, CHROMIUM
 from playwright.sync_api import sync_playwright
 from pypdf import PdfReader, PdfWriter
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 EXERCISES = [
     ("Exercise 1", "exercises/mle-exponential/"),
     ("Exercise 2", "exercises/convolution/"),

@@ -12,15 +12,12 @@ import functools
 import gzip
 import http.server
 import json
-import os
 import sys
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+from chromium import ARGS, CHROMIUM
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from chromium import ARGS, CHROMIUM  # noqa: E402, F401  (one definition for every browser run)
+
 SNIPPETS = ROOT / "snippets"
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 # What a copy of the project leaves out: build output, environments, caches.

@@ -45,19 +45,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import ROOT, SNIPPETS
+from conftest import ARGS, CHROMIUM, ROOT, SNIPPETS
 from test_exercise_first import open_all_solutions
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = ROOT / "screenshots"
 GATE_JS = (Path(__file__).parent / "gate.js").read_text(encoding="utf-8")
 

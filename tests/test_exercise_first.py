@@ -26,20 +26,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_env, copy_project
+from conftest import ARGS, CHROMIUM, ROOT, build_env, copy_project
 
 pytestmark = pytest.mark.site
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HAVE_CHROMIUM = Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 needs_chromium = pytest.mark.skipif(
     not HAVE_CHROMIUM and os.environ.get("CI") != "true",

@@ -16,9 +16,9 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from conftest import ROOT
+from conftest import ARGS, CHROMIUM, ROOT
 from playwright.sync_api import sync_playwright
-from test_browser import ARGS, CHROMIUM  # noqa: F401  (skips when Chromium is missing)
+from test_browser import CHROMIUM as _  # noqa: F401  (skips when Chromium is missing)
 
 pytestmark = pytest.mark.site
 
