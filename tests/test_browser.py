@@ -16,7 +16,7 @@ math) checks that
    and the page never scrolls sideways;
 4. axe-core finds no WCAG 2.1 A/AA violation (every rule at 1280 px in both palettes;
    at 390 px, light, every rule but color-contrast: see AXE_RUNS);
-5. plots: a place is kept for them (plot_failures), not checked yet;
+5. plots: every plot text has contrast ≥ 4.5:1 against what it is drawn on (both palettes);
 
 and, once per page: no console or page error, a copy button on every code block, the
 answers shown, an executed notebook with its downloads. Folded blocks are opened, and
@@ -50,6 +50,7 @@ from test_exercise_first import open_all_solutions
 
 SCREENSHOTS = ROOT / "screenshots"
 GATE_JS = (Path(__file__).parent / "gate.js").read_text(encoding="utf-8")
+PLOT_CONTRAST_JS = (Path(__file__).parent / "plot_contrast.js").read_text(encoding="utf-8")
 
 if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
     reason = (
@@ -311,11 +312,16 @@ def content_failures(page, name: str) -> list[str]:
 
 
 def plot_failures(page, view: View) -> list[str]:
-    """5. Plots follow the palette (text contrast ≥ 4.5:1 on what it is drawn on).
-
-    Not checked yet: the plot palette is being reworked. Put the check here; its
-    failures are reported under "plots", per view, like the others."""
-    return []
+    """5. Plots follow the palette: each text of each plot has contrast ≥ 4.5:1 against
+    what it is drawn on (tests/plot_contrast.js). Checked at 1280 px in both palettes."""
+    if view.width != 1280 or page.locator("article svg text").count() == 0:
+        return []
+    measured = page.evaluate(PLOT_CONTRAST_JS)
+    return [
+        f"plot text {m['text']!r}: contrast {m['ratio']}:1 ({m['fg']} on {m['bg']}), below 4.5:1"
+        for m in measured
+        if m["ratio"] < 4.5
+    ]
 
 
 CHECK_NAMES = {

@@ -351,6 +351,20 @@ def test_fault_gate_aligned_line_loses_its_ampersand(project_copy, tmp_path):
     assert "continuation rows disagree" in out
 
 
+def test_fault_gate_plot_black_text_on_transparent(project_copy, tmp_path):
+    # The VGG chart's labels drawn in black on its transparent background: fine in the
+    # light palette, unreadable in the dark one.
+    edit(
+        project_copy,
+        "docs/exercises/vgg11-parameters.md",
+        'ax.set_xlabel("parameters (millions)")',
+        'ax.set_xlabel("parameters (millions)", color="black")',
+    )
+    out = gate_fails(project_copy, tmp_path, "exercises/vgg11-parameters", "plots")
+    assert "exercises/vgg11-parameters fails plots" in out
+    assert re.search(r"\[1280 dark[^\]]*\]: plot text 'parameters \(millions\)': contrast", out)
+
+
 # --- reproducibility: two builds of the same sources are byte-identical ---
 
 
