@@ -46,7 +46,7 @@ def self_check(key: str, label: str, expected, *, rel_tol: float = 0.0, instruct
         f'<label for="check-{key}">{_html.escape(label)}</label>\n'
         f'<span class="self-check__help" id="check-{key}-help">{_html.escape(instructions)}</span>\n'
         f'<span class="self-check__row">{field}\n'
-        '<button type="submit" class="md-button">Check</button></span>\n'
+        '<button type="submit" class="md-button self-check-button">Check</button></span>\n'
         '<p class="self-check__feedback" role="status" aria-live="polite"></p>\n'
         "</form>"
     )
