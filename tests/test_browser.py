@@ -34,12 +34,9 @@ Chromium missing: the tests fail when CI=true, and skip (with the reason) elsewh
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -119,21 +116,6 @@ ANSWERS = {
     "exercises/vgg11-parameters": [("table", 3), ("svg:has(g#figure_1)", 1)],
     "exercises/influence-functions": [("table", 1), ("svg:has(g#figure_1)", 2)],
 }
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def server(built_site):
-    handler = functools.partial(_Quiet, directory=str(built_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
 
 
 @pytest.fixture(scope="module")
