@@ -45,7 +45,7 @@ TAGS = re.compile(r"<[^>]+>")
 # Parts of a page whose text may legitimately contain TeX: code and scripts.
 CODE = re.compile(
     r"<(pre|code|script|style|textarea)\b.*?</\1>"
-    r'|<div class="clipboard-copy-txt"[^>]*>.*?</div>',  # a notebook cell's hidden copy
+    r'|<div [^>]*class="clipboard-copy-txt"[^>]*>.*?</div>',  # a notebook cell's hidden copy
     re.DOTALL | re.IGNORECASE,
 )
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")

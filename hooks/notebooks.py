@@ -217,6 +217,14 @@ def on_page_content(html_text: str, page, config, files) -> str:
             flags=re.DOTALL,
         )
         html_text = _prune_page_styles(html_text)
+        # Code cells and their printed output stay out of the search index: the
+        # exercise pages teach the same words ("padding", "stride", "bias"), and a
+        # reader searching them should land there, not in a notebook's helpers. It
+        # also keeps the index, which every page downloads, small.
+        html_text = html_text.replace("<pre>", "<pre data-search-exclude>")
+        html_text = html_text.replace(
+            '<div class="clipboard-copy-txt"', '<div data-search-exclude class="clipboard-copy-txt"'
+        )
     return html_text
 
 

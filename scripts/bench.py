@@ -8,8 +8,8 @@ Figures (median of REPS runs each):
   T_rebuild  in-process, as `mkdocs serve` does it: after a prose-only edit to one page,
              the time until the site (and so that page) is written again
   memory     peak RSS of the clean build / peak RSS of the bare imports
-  weight     bytes a reader downloads for each page: HTML + CSS + JS + fonts, not the
-             search index; raw and gzip-compressed (as a web server sends them)
+  weight     bytes Chromium fetches to show each page (HTML, CSS, JS, the fonts in use,
+             the search index), raw and gzip-compressed: scripts/page_weight.py
   lighthouse Lighthouse (mobile) on every page and on a plain Material page: see
              scripts/lighthouse_bench.py. Only that part: `scripts/bench.py --lighthouse-only`
              (`make bench-lighthouse`); `--pages REGEX` measures only the pages matching it.
@@ -18,7 +18,6 @@ Figures (median of REPS runs each):
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import os
 import re
@@ -29,16 +28,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
 
 import lighthouse_bench
+import page_weight
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 REPS = int(os.environ.get("BENCH_REPS", "3"))
 IMPORTS = "import torch, torchvision, sympy, numpy, matplotlib"
 ENV = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONHASHSEED="0")
-FONT_URL = re.compile(r"""url\(\s*['"]?([^'")]+\.(?:woff2?|ttf|otf))['"]?\s*\)""")
 GOALS = {"ratio": 1.5, "rebuild": 1.0, "memory": 1.2, "weight_kb": 250}
 
 
@@ -145,32 +143,6 @@ def bench_rebuild(site: Path) -> dict:
     return {"T_rebuild_s": statistics.median(times), "T_rebuild_runs_s": times}
 
 
-def page_weights(site: Path) -> dict:
-    """Bytes per page: the HTML and every stylesheet, script and font it loads."""
-    weights = {}
-    for html in sorted(site.rglob("index.html")):
-        page_url = "/" + str(html.parent.relative_to(site)).strip(".") + "/"
-        text = html.read_text(encoding="utf-8")
-        assets = set(re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', text))
-        assets |= set(re.findall(r'<script[^>]+src="([^"]+)"', text))
-        files = [html]
-        for ref in assets:
-            if urlparse(ref).scheme:
-                continue
-            path = site / urljoin(page_url.replace("//", "/"), ref).lstrip("/")
-            if path.is_file():
-                files.append(path)
-                if path.suffix == ".css":  # fonts referenced by the CSS
-                    for font in re.findall(FONT_URL, path.read_text()):
-                        font_path = (path.parent / font).resolve()
-                        if font_path.is_file():
-                            files.append(font_path)
-        raw = sum(p.stat().st_size for p in files)
-        gz = sum(len(gzip.compress(p.read_bytes(), 6)) for p in files)
-        weights[page_url.replace("//", "/")] = {"raw_KB": raw / 1000, "gzip_KB": gz / 1000}
-    return weights
-
-
 def lighthouse_only(pages: str | None) -> None:
     """Build the site as `make build` does (caches kept), measure it, update bench.json."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -193,7 +165,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         figures = bench_builds(site)
-        figures["page_weight"] = page_weights(site)
+        figures["page_weight"] = page_weight.page_weights(site)
         figures.update(bench_rebuild(site))
         figures.update(lighthouse_bench.run(site, REPS, args.pages))
     figures["reps"] = REPS

@@ -25,40 +25,46 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+def measure(browser, base: str, site: Path) -> dict:
+    """Load every page of `site` (served at `base`) in `browser`; the bytes it fetched."""
+    weights = {}
+    for folder in sorted(p.parent.relative_to(site) for p in site.rglob("index.html")):
+        url = "/" if str(folder) == "." else f"/{folder}/"
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        fetched: set[str] = set()
+        page.on("requestfinished", lambda r, f=fetched: f.add(urlparse(r.url).path))
+        page.goto(base + url, wait_until="networkidle")
+        context.close()
+        files = []
+        for path in sorted(fetched):
+            local = site / unquote(path).lstrip("/")
+            if local.is_dir():
+                local = local / "index.html"
+            if local.is_file():
+                files.append(local)
+        raw = sum(f.stat().st_size for f in files)
+        gz = sum(len(gzip.compress(f.read_bytes(), 6)) for f in files)
+        weights[url] = {"raw_KB": raw / 1000, "gzip_KB": gz / 1000, "files": len(files)}
+    return weights
+
+
 def page_weights(site: Path) -> dict:
+    """`measure`, with its own local server and Chromium."""
     from playwright.sync_api import sync_playwright
 
-    pages = sorted(p.parent.relative_to(site) for p in site.rglob("index.html"))
     handler = functools.partial(_Quiet, directory=str(site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    weights = {}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            for folder in pages:
-                url = "/" if str(folder) == "." else f"/{folder}/"
-                context = browser.new_context(viewport={"width": 1280, "height": 900})
-                page = context.new_page()
-                fetched: set[str] = set()
-                page.on("requestfinished", lambda r, f=fetched: f.add(urlparse(r.url).path))
-                page.goto(base + url, wait_until="networkidle")
-                context.close()
-                files = []
-                for path in sorted(fetched):
-                    local = site / unquote(path).lstrip("/")
-                    if local.is_dir():
-                        local = local / "index.html"
-                    if local.is_file():
-                        files.append(local)
-                raw = sum(f.stat().st_size for f in files)
-                gz = sum(len(gzip.compress(f.read_bytes(), 6)) for f in files)
-                weights[url] = {"raw_KB": raw / 1000, "gzip_KB": gz / 1000, "files": len(files)}
-            browser.close()
+            try:
+                return measure(browser, f"http://127.0.0.1:{httpd.server_address[1]}", site)
+            finally:
+                browser.close()
     finally:
         httpd.shutdown()
-    return weights
 
 
 if __name__ == "__main__":

@@ -448,6 +448,50 @@ def test_search_finds_vgg(browser, server):
         assert visit.outside == [] and visit.page_errors == []
 
 
+# A student's words, and the page they should land on first (not a notebook's code).
+SEARCHES = {
+    "padding": "/exercises/convolution/",
+    "stride": "/exercises/convolution/",
+    "bias": "/exercises/",  # the VGG count (biases) and the MLE's bias both teach it
+}
+
+
+@pytest.mark.parametrize("query", SEARCHES)
+def test_search_ranks_the_exercise_page_first(browser, server, query):
+    with Visit(browser, server + "/") as visit:
+        page = visit.page
+        search = page.locator("input.md-search__input")
+        search.click()
+        search.press_sequentially(query, delay=30)
+        first = page.locator(".md-search-result__item a").first
+        first.wait_for(state="visible", timeout=15_000)
+        hrefs = page.eval_on_selector_all(
+            ".md-search-result__item > a", "links => links.map(a => a.href)"
+        )
+        assert hrefs, query
+        assert SEARCHES[query] in hrefs[0], f"{query!r}: first hits {hrefs[:4]}"
+        notebooks = [i for i, h in enumerate(hrefs) if "/notebooks/" in h]
+        exercises = [i for i, h in enumerate(hrefs) if "/exercises/" in h]
+        assert not notebooks or min(notebooks) > max(exercises), f"{query!r}: {hrefs}"
+
+
+WEIGHT_BUDGET_KB = 250  # issue 10: the heaviest page, fonts and search index included
+
+
+def test_every_page_weighs_at_most_the_budget(browser, server, built_site):
+    """What Chromium fetches to show each page (scripts/page_weight.py), gzipped."""
+    import page_weight
+
+    weights = page_weight.measure(browser, server, Path(built_site))
+    assert len(weights) >= 10, weights
+    over = {
+        url: round(w["gzip_KB"]) for url, w in weights.items() if w["gzip_KB"] > WEIGHT_BUDGET_KB
+    }
+    assert not over, f"pages over {WEIGHT_BUDGET_KB} KB gzipped: {over}"
+    # the measure sees the fonts and the search index, or it would prove nothing
+    assert all(w["files"] >= 8 for w in weights.values()), weights
+
+
 def test_palette_toggle_switches_light_and_dark(browser, server):
     with Visit(browser, server + "/exercises/convolution/") as visit:
         page = visit.page
