@@ -126,6 +126,26 @@ def break_and_build(project: Path, tmp_path: Path, name: str, old: str, new: str
     return output
 
 
+def test_the_build_talks_once_in_the_footer_and_its_page_comes_last(built_site):
+    """Issue 16: the machinery stays out of the student's path. Every page's footer says
+    once that the numbers are checked and links to the page that says how; that page is
+    the last entry of the navigation; the page text itself does not open with it."""
+    pages = sorted(built_site.rglob("index.html"))
+    assert len(pages) >= 10
+    for html in pages:
+        soup = page(built_site, str(html.relative_to(built_site)))
+        footer = soup.select_one(".md-copyright")
+        assert footer and "computed and checked" in footer.get_text(), html
+        link = footer.find("a", string=re.compile("how it is checked"))
+        assert link, html
+        target = (html.parent / link["href"]).resolve() / "index.html"
+        assert target == (built_site / "verification" / "index.html").resolve(), html
+        article = soup.select_one("article").get_text(" ")
+        assert "computed while the site is built" not in article, html
+    nav = page(built_site, "index.html").select(".md-nav--primary > .md-nav__list > li")
+    assert "How it is checked" in nav[-1].get_text(), [li.get_text(" ", strip=True) for li in nav]
+
+
 def test_mle_page_shows_derivation_table_and_plot(built_site):
     soup = page(built_site, "exercises/mle-exponential/index.html")
     assert len(soup.find_all("math")) >= 10  # the derivation is rendered math
