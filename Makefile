@@ -14,7 +14,7 @@ export SOURCE_DATE_EPOCH ?= 1767225600
 # make build SOLUTIONS=off: the problems-only site (hooks/solutions.py); every check still runs.
 export SOLUTIONS
 
-.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse bench-snippets pdf
+.PHONY: all venv serve build test lint format lock clean browser bench bench-lighthouse bench-snippets bench-serve bench-tests pdf
 
 all: test
 
@@ -79,6 +79,17 @@ $(LH_STAMP): scripts/lighthouse/package-lock.json
 
 bench: $(STAMP) $(NODE_STAMP) $(LH_STAMP)
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_serve.py | tee bench-serve.json
+	$(BIN)/python scripts/bench_tests.py
+
+# Live reload under a real `mkdocs serve` (first and later edits) against plain MkDocs.
+bench-serve: $(STAMP) $(NODE_STAMP)
+	@test -d .cache/pages || $(MAKE) build
+	$(BIN)/python scripts/bench_serve.py | tee bench-serve.json
+
+# The test suite's speed against one build (issue 11's goals): about half an hour.
+bench-tests: $(STAMP) $(NODE_STAMP) browser
+	$(BIN)/python scripts/bench_tests.py
 
 # Only the Lighthouse part (PAGES=regex to measure fewer pages; BENCH_REPS=n runs each).
 bench-lighthouse: $(STAMP) $(NODE_STAMP) $(LH_STAMP)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import lighthouse_bench
 import page_weight
+from floor import floor_config_text
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -60,11 +60,8 @@ def clean_caches() -> None:
 
 def floor_config() -> Path:
     """mkdocs.yml with markdown-exec removed and notebook execution off."""
-    text = (ROOT / "mkdocs.yml").read_text()
-    text = re.sub(r"\n  - markdown-exec[^\n]*(\n      [^\n]*)*", "", text)
-    text = text.replace("execute: true", "execute: false")
     path = ROOT / ".bench-floor.yml"
-    path.write_text(text)
+    path.write_text(floor_config_text((ROOT / "mkdocs.yml").read_text()))
     return path
 
 

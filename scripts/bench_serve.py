@@ -5,7 +5,10 @@ Measures, in a throw-away copy of the project that starts from the project's .ca
 - first edit: from saving a prose edit to docs/index.md to the new text being served;
 - later edit: the same for a second edit.
 The author saves the first edit WAIT seconds after the site is served (reading time).
-Run with the warm-up hook on and off (SITE_SERVE_WARMUP=0). Prints JSON on stdout.
+Run with the warm-up hook on and off (SITE_SERVE_WARMUP=0), and as the floor: the same
+`mkdocs serve` of plain MkDocs with execution off (markdown-exec removed, notebooks not
+executed; bench.floor_config). Issue 11's goal: first edit <= 1.5 x the floor's.
+Prints JSON on stdout.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from floor import floor_config_text
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = float(os.environ.get("BENCH_SERVE_WAIT", "8"))
@@ -51,7 +56,7 @@ def wait_for(url: str, needle: str, timeout: float = 180) -> float:
     raise TimeoutError(f"{needle!r} never served at {url}")
 
 
-def session(warmup: bool) -> dict:
+def session(warmup: bool, floor: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "project"
         shutil.copytree(ROOT, copy, ignore=IGNORE, symlinks=True)
@@ -60,6 +65,11 @@ def session(warmup: bool) -> dict:
         env = dict(os.environ, NO_MKDOCS_2_WARNING="1", PYTHONHASHSEED="0",
                    SITE_SERVE_WARMUP="1" if warmup else "0")  # fmt: skip
         mkdocs = [sys.executable, "-m", "mkdocs", "serve", "--dev-addr", f"127.0.0.1:{port}"]
+        if floor:
+            config = copy / "mkdocs-floor.yml"
+            config.write_text(floor_config_text((copy / "mkdocs.yml").read_text()))
+            mkdocs += ["-f", str(config)]
+            env["SITE_EXECUTE"] = "0"
         t0 = time.perf_counter()
         server = subprocess.Popen(mkdocs, cwd=copy, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)  # fmt: skip
@@ -83,8 +93,11 @@ def session(warmup: bool) -> dict:
 def main() -> None:
     if not (ROOT / ".cache" / "pages").is_dir():
         sys.exit("build the site once first (make build): the bench starts from .cache/")
-    result = {"wait_before_first_edit_s": WAIT,
-              "warmup_on": session(True), "warmup_off": session(False)}  # fmt: skip
+    result = {"wait_before_first_edit_s": WAIT, "warmup_on": session(True),
+              "warmup_off": session(False), "floor": session(False, floor=True)}  # fmt: skip
+    result["first_edit_over_floor"] = (
+        result["warmup_on"]["first_edit_s"] / result["floor"]["first_edit_s"]
+    )
     print(json.dumps(result))
 
 
