@@ -1,19 +1,36 @@
-"""Publish every snippet as an executed notebook, and make build failures name their file.
+"""Publish every snippet as a solved notebook and a worksheet; make build failures name their file.
 
 Each `snippets/<name>.py` is written in jupytext "percent" format, so it is a plain
-script and a notebook at once. For each one this hook
+script and a notebook at once. Two cell tags (jupytext writes them in the cell's
+header line) say which cells belong to which download:
 
-1. executes it, cell by cell, in this process (the way `python snippets/<name>.py`
-   runs it, so `__name__ == "__main__"`), recording what each cell prints. A cell that
-   raises stops the build with an error naming the snippet and the cell. Running in
-   this process, rather than starting a Jupyter kernel per notebook, saves a kernel
-   start and a fresh `import torch` for each notebook;
+    # %% tags=["solution"]            solution code (or, on a [markdown] cell, the
+                                      derivation): left out of the worksheet
+    # %% tags=["your-turn"]           what the student is asked to write, as comments
+                                      only: in the worksheet, left out of the rest
+
+Untagged cells (the problem, the imports, the data) are in both. The snippet is
+ordered problem, data, your-turn cells, then the solution, so the worksheet runs top
+to bottom up to its first "your turn". The pymdownx.snippets build markers
+(`# --8<-- [start:x]` / `[end:x]`) stay in the snippet for the pages' includes and are
+stripped from every download and from the rendered notebook.
+
+For each snippet this hook
+
+1. executes the solved notebook, cell by cell, in this process (the way
+   `python snippets/<name>.py` runs it, so `__name__ == "__main__"`), recording what
+   each cell prints. A cell that raises stops the build with an error naming the
+   snippet and the cell. Running in this process, rather than starting a Jupyter
+   kernel per notebook, saves a kernel start and a fresh `import torch` for each
+   notebook (tests/test_notebooks.py runs both downloads in a real kernel);
 2. writes the executed notebook to `.cache/notebooks/`, named by a key over everything
    the outputs depend on: the snippet, requirements.lock (every pinned version), this
    hook, and the Python version. A later build with the same key reuses it; any change
    gives a new key, so a stale notebook is never served;
 3. adds it to the site as the page `notebooks/<name>/`, rendered by mkdocs-jupyter, with
-   the downloads `notebooks/<name>/<name>.ipynb` (executed) and `<name>.py`.
+   the downloads `notebooks/<name>/<name>.ipynb` (solved, executed),
+   `<name>-worksheet.ipynb` (not executed, no outputs) and `<name>.py` (the solved
+   script).
 
 It also prefixes markdown-exec's failure warnings with the page and the snippets it
 includes: markdown-exec itself names only the code block.
@@ -37,11 +54,15 @@ from pathlib import Path
 import jupytext
 import nbformat
 import nbformat.v4.nbbase
+from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.notebooks")
 INCLUDE = re.compile(r"""--8<--\s+["']([^"':]+)""")
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+MARKER = re.compile(r"^[ \t]*# --8<-- \[(?:start|end):[^\]]*\][ \t]*\n?", re.MULTILINE)
+CELL = re.compile(r"^# %%.*$", re.MULTILINE)
+TAGS = {"solution", "your-turn"}
 
 
 def _number_cells_from_zero() -> None:
@@ -69,16 +90,79 @@ def cache_key(snippet: Path, root: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+def strip_markers(text: str) -> str:
+    """``text`` without its `# --8<-- [start:x]` / `[end:x]` lines; the blank lines they
+    leave are closed up to two, as ruff format would."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return re.sub(r"\n{4,}", "\n\n\n", MARKER.sub("", text))
+
+
+def _cells(text: str) -> list[str]:
+    """The snippet's text cut before each `# %%` line (the first piece is the header)."""
+    starts = [m.start() for m in CELL.finditer(text)]
+    return [text[a:b] for a, b in zip([0, *starts], [*starts, len(text)], strict=True)]
+
+
+def _tags(cell: str) -> set[str]:
+    header = cell.split("\n", 1)[0]
+    found = re.search(r"tags=(\[[^\]]*\])", header) if header.startswith("# %%") else None
+    return set(re.findall(r'"([^"]*)"', found[1])) if found else set()
+
+
+def split(snippet: Path) -> tuple[str, str]:
+    """The snippet's (solved script, worksheet script), both without build markers.
+
+    The solved script leaves out the "your-turn" cells, the worksheet the "solution"
+    cells. Refuses (``ValueError``, naming the snippet) an unknown tag, a snippet with
+    no "your-turn" cell, and a "your-turn" cell with anything but comments in it (it
+    runs with the script, so it must do nothing).
+    """
+    where = f"snippets/{snippet.name}"
+    cells = _cells(strip_markers(snippet.read_text(encoding="utf-8")))
+    solved, worksheet, turns = [], [], 0
+    for cell in cells:
+        tags = _tags(cell)
+        if tags - TAGS:
+            raise ValueError(f"{where}: unknown cell tag(s) {sorted(tags - TAGS)}; use {TAGS}")
+        if "your-turn" in tags:
+            turns += 1
+            body = cell.split("\n", 1)[1] if "\n" in cell else ""
+            code = [
+                line
+                for line in body.splitlines()
+                if line.strip() and not line.lstrip().startswith("#")
+            ]
+            if code:
+                raise ValueError(
+                    f"{where}: a your-turn cell must hold only comments, got {code[0]!r}"
+                )
+        if "your-turn" not in tags:
+            solved.append(cell)
+        if "solution" not in tags:
+            worksheet.append(cell)
+    if not turns:
+        raise ValueError(f'{where}: no cell tagged "your-turn", so the worksheet asks nothing')
+    return "".join(solved), "".join(worksheet)
+
+
+def as_notebook(script: str) -> nbformat.NotebookNode:
+    """A percent-format script as a notebook with cell ids cell-0, cell-1, ... and the
+    python3 kernel."""
+    _number_cells_from_zero()
+    notebook = jupytext.reads(script, fmt="py:percent")
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    return notebook
+
+
 def execute(snippet: Path) -> tuple[nbformat.NotebookNode, str | None]:
-    """Run the snippet's cells in order in a fresh namespace; record their output.
+    """Run the solved notebook's cells in order in a fresh namespace; record their output.
 
     Returns the notebook and, if a cell raised, an error message naming the snippet
     and the cell (that cell then shows the traceback, and later cells do not run).
     """
-    _number_cells_from_zero()
-    notebook = jupytext.read(snippet, fmt="py:percent")
-    notebook.metadata.pop("jupytext", None)
-    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook = as_notebook(split(snippet)[0])
     compiler = codeop.Compile()  # keeps `from __future__` imports across cells, as IPython does
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     count = 0
@@ -121,10 +205,9 @@ def executed_notebook(snippet: Path, root: Path) -> Path:
     key = cache_key(snippet, root)
     folder = root / ".cache" / "notebooks"
     if os.environ.get("SITE_EXECUTE") == "0":  # execution off (scripts/bench.py's floor)
-        _number_cells_from_zero()
         path = folder / f"{snippet.stem}-unexecuted.ipynb"
         folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(jupytext.writes(jupytext.read(snippet), fmt="ipynb"), encoding="utf-8")
+        path.write_text(nbformat.writes(as_notebook(split(snippet)[0])) + "\n", encoding="utf-8")
         return path
     path = folder / f"{snippet.stem}-{key}.ipynb"
     if path.exists():
@@ -145,6 +228,10 @@ def on_files(files: Files, config) -> Files:
     jupyter = config.plugins["mkdocs-jupyter"]
     root = project_root(config)
     for snippet in snippet_paths(config):
+        try:
+            solved, worksheet = split(snippet)
+        except ValueError as error:
+            raise PluginError(str(error)) from None
         notebook = str(executed_notebook(snippet, root))
         page = File.generated(config, f"notebooks/{snippet.name}", abs_src_path=notebook)
         for wrapped in jupyter.on_files(Files([page]), config=config):
@@ -155,9 +242,11 @@ def on_files(files: Files, config) -> Files:
         files.append(
             File.generated(config, f"notebooks/{stem}/{stem}.ipynb", abs_src_path=notebook)
         )
+        sheet = nbformat.writes(as_notebook(worksheet)) + "\n"
         files.append(
-            File.generated(config, f"notebooks/{stem}/{snippet.name}", content=snippet.read_bytes())
+            File.generated(config, f"notebooks/{stem}/{stem}-worksheet.ipynb", content=sheet)
         )
+        files.append(File.generated(config, f"notebooks/{stem}/{snippet.name}", content=solved))
     return files
 
 
@@ -217,6 +306,7 @@ def on_page_content(html_text: str, page, config, files) -> str:
             flags=re.DOTALL,
         )
         html_text = _prune_page_styles(html_text)
+        html_text = mark_math(html_text)
         # Code cells and their printed output stay out of the search index: the
         # exercise pages teach the same words ("padding", "stride", "bias"), and a
         # reader searching them should land there, not in a notebook's helpers. It
@@ -226,6 +316,37 @@ def on_page_content(html_text: str, page, config, files) -> str:
             '<div class="clipboard-copy-txt"', '<div data-search-exclude class="clipboard-copy-txt"'
         )
     return html_text
+
+
+MARKDOWN_CELL = re.compile(
+    r'(<div class="jp-RenderedHTMLCommon jp-RenderedMarkdown[^>]*>)(.*?)(</div>)', re.DOTALL
+)
+CODE_SPAN = re.compile(r"<(pre|code)\b.*?</\1>", re.DOTALL)
+DISPLAY_MATH = re.compile(r"<p>\s*\$\$(.+?)\$\$\s*</p>|\$\$(.+?)\$\$", re.DOTALL)
+INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$", re.DOTALL)
+
+
+def mark_math(html_text: str) -> str:
+    """Mark the math of a notebook's Markdown cells as pymdownx.arithmatex does, so that
+    hooks/katex_math.py renders it like the pages' math: `$$...$$` becomes a display
+    block, `$...$` inline. Code in a cell is left alone."""
+    if not isinstance(html_text, str):
+        raise TypeError(f"html_text must be a str, got {type(html_text).__name__}")
+
+    def text(part: str) -> str:
+        part = DISPLAY_MATH.sub(
+            lambda m: f'<div class="arithmatex">\\[{m[1] or m[2]}\\]</div>', part
+        )
+        return INLINE_MATH.sub(lambda m: f'<span class="arithmatex">\\({m[1]}\\)</span>', part)
+
+    def cell(match: re.Match) -> str:
+        body, out, last = match[2], [], 0
+        for code in CODE_SPAN.finditer(body):
+            out += [text(body[last : code.start()]), code[0]]
+            last = code.end()
+        return match[1] + "".join(out) + text(body[last:]) + match[3]
+
+    return MARKDOWN_CELL.sub(cell, html_text)
 
 
 CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
@@ -348,5 +469,6 @@ def on_pre_page(page, config, files):
     if getattr(page, "nb_url", None):
         stem = Path(page.file.src_uri).stem
         page.ipynb_url = f"{stem}.ipynb"
+        page.worksheet_url = f"{stem}-worksheet.ipynb"
         page.py_url = f"{stem}.py"
     return page

@@ -1,12 +1,16 @@
 # %% [markdown]
-# # Exercise 2: a 2-D convolution, by hand and in NumPy
+# # Exercise 2: a 2-D convolution
 #
-# This notebook is generated from `snippets/conv2d.py`, the same file the
-# website runs and the test suite checks. It needs only NumPy.
+# Consider the following $4 \times 4 \times 1$ input $X$ and a $2 \times 2 \times 1$
+# convolutional kernel $K$ with no bias term (the next cell holds both).
 #
-# `conv2d` follows the deep-learning convention: it slides the kernel over the
-# input **without flipping it** (a cross-correlation), like
-# `torch.nn.functional.conv2d`.
+# - **(a)** What is the output of the convolutional layer for the case of stride 1 and
+#   no padding?
+# - **(b)** What if we have stride 2 and no padding?
+# - **(c)** What if we have stride 2 and zero-padding of size 1?
+#
+# Generated from `snippets/conv2d.py`, the file the website runs and the test suite
+# checks. It needs only NumPy.
 
 # %%
 from __future__ import annotations
@@ -15,7 +19,54 @@ import numbers
 
 import numpy as np
 
+# %% [markdown]
+# ## The data
+#
+# The input X (4×4) and kernel K (2×2) from the sheet, and its three cases as
+# `(stride, padding)`.
 
+# %%
+# --8<-- [start:data]
+X = np.array(
+    [
+        [1, 2, -1, 1],
+        [1, 0, 1, 0],
+        [0, 1, 0, 2],
+        [2, 1, 0, -1],
+    ]
+)
+K = np.array(
+    [
+        [1, 0],
+        [2, 1],
+    ]
+)
+CASES = {"a": (1, 0), "b": (2, 0), "c": (2, 1)}  # case: (stride, padding)
+# --8<-- [end:data]
+
+# %% [markdown] tags=["your-turn"]
+# ## Your turn
+#
+# Work (a) by hand first: the output has $\lfloor (n + 2p - k)/s \rfloor + 1$ rows.
+# Then write the layer and let it check your hand calculation.
+
+# %% tags=["your-turn"]
+# Write conv2d(x, kernel, stride=1, padding=0): pad x with zeros, then slide the
+# kernel over it (without flipping it, as deep-learning libraries do), multiplying
+# entry by entry and adding up. Then print it for each case:
+#
+# for case, (stride, padding) in CASES.items():
+#     print(case, conv2d(X, K, stride=stride, padding=padding))
+
+# %% [markdown] tags=["solution"]
+# ## The solution
+#
+# The layer itself, a loop over the output entries. It follows the deep-learning
+# convention: it slides the kernel over the input **without flipping it** (a
+# cross-correlation), like `torch.nn.functional.conv2d`.
+
+
+# %% tags=["solution"]
 # --8<-- [start:core]
 def cross_correlate(padded: np.ndarray, kernel: np.ndarray, stride: int) -> np.ndarray:
     """The layer itself: slide ``kernel`` over ``padded`` by ``stride``; no checks, no padding."""
@@ -30,8 +81,66 @@ def cross_correlate(padded: np.ndarray, kernel: np.ndarray, stride: int) -> np.n
 
 # --8<-- [end:core]
 
+# %% [markdown] tags=["solution"]
+# The same layer without a Python loop, with its inputs checked: the core function
+# `conv2d` first, then the helpers it calls.
 
+
+# %% tags=["solution"]
 # --8<-- [start:conv2d]
+def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.ndarray:
+    """2-D convolution as deep learning defines it (cross-correlation, no flip).
+
+    ``x`` and ``kernel`` are 2-D (single channel, no batch); there is no bias.
+    Returns a float64 array of shape
+    ``(output_size(H, kh, stride, padding), output_size(W, kw, stride, padding))``,
+    the same numbers as the loop ``cross_correlate``, computed without a Python loop:
+    a strided view of every kernel-sized window of the padded input (no copy), then
+    one ``einsum`` that multiplies each window by the kernel and sums.
+
+    Refuses with ``TypeError``: non-numeric, bool, complex or masked arrays, tensors
+    NumPy cannot read, a non-integer ``stride`` or ``padding``. With ``ValueError``:
+    ragged, empty or non-2-D arrays, NaN or inf (after the cast to float64), ``stride``
+    below 1, negative ``padding``, a kernel larger than the padded input.
+    """
+    x = _as_matrix(x, "x")
+    kernel = _as_matrix(kernel, "kernel")
+    stride = _as_int(stride, "stride", 1)
+    padding = _as_int(padding, "padding", 0)
+    padded = np.pad(x, padding, mode="constant", constant_values=0.0)
+    if kernel.shape[0] > padded.shape[0] or kernel.shape[1] > padded.shape[1]:
+        raise ValueError(
+            f"kernel of shape {kernel.shape} is larger than the padded input "
+            f"of shape {padded.shape}"
+        )
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape)
+    return np.einsum("ijab,ab->ij", windows[::stride, ::stride], kernel)
+
+
+def output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
+    """Output length along one axis: floor((n + 2p - k) / s) + 1.
+
+    Refuses (``TypeError``) non-integers, bools and arrays, and (``ValueError``)
+    ``n`` or ``k`` below 1, ``stride`` below 1, negative ``padding``, and a kernel
+    longer than the padded input, as ``conv2d`` does.
+    """
+    n, k = _as_int(n, "n", 1), _as_int(k, "k", 1)
+    stride, padding = _as_int(stride, "stride", 1), _as_int(padding, "padding", 0)
+    if k > n + 2 * padding:
+        raise ValueError(f"k must be <= n + 2 * padding = {n + 2 * padding}, got {k}")
+    return (n + 2 * padding - k) // stride + 1
+
+
+def pad(x: np.ndarray, padding: int) -> np.ndarray:
+    """Surround a 2-D array with ``padding`` rows and columns of zeros.
+
+    Refuses what ``conv2d`` refuses for ``x`` and ``padding``.
+    """
+    x = _as_matrix(x, "x")
+    padding = _as_int(padding, "padding", 0)
+    return np.pad(x, padding, mode="constant", constant_values=0.0)
+
+
 def _as_matrix(value: object, name: str) -> np.ndarray:
     """Return ``value`` as a finite 2-D float64 array, or raise naming ``name``."""
     if isinstance(value, np.ma.MaskedArray):
@@ -67,59 +176,6 @@ def _as_int(value: object, name: str, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
-
-
-def output_size(n: int, k: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length along one axis: floor((n + 2p - k) / s) + 1.
-
-    Refuses (``TypeError``) non-integers, bools and arrays, and (``ValueError``)
-    ``n`` or ``k`` below 1, ``stride`` below 1, negative ``padding``, and a kernel
-    longer than the padded input, as ``conv2d`` does.
-    """
-    n, k = _as_int(n, "n", 1), _as_int(k, "k", 1)
-    stride, padding = _as_int(stride, "stride", 1), _as_int(padding, "padding", 0)
-    if k > n + 2 * padding:
-        raise ValueError(f"k must be <= n + 2 * padding = {n + 2 * padding}, got {k}")
-    return (n + 2 * padding - k) // stride + 1
-
-
-def pad(x: np.ndarray, padding: int) -> np.ndarray:
-    """Surround a 2-D array with ``padding`` rows and columns of zeros.
-
-    Refuses what ``conv2d`` refuses for ``x`` and ``padding``.
-    """
-    x = _as_matrix(x, "x")
-    padding = _as_int(padding, "padding", 0)
-    return np.pad(x, padding, mode="constant", constant_values=0.0)
-
-
-def conv2d(x: object, kernel: object, stride: int = 1, padding: int = 0) -> np.ndarray:
-    """2-D convolution as deep learning defines it (cross-correlation, no flip).
-
-    ``x`` and ``kernel`` are 2-D (single channel, no batch); there is no bias.
-    Returns a float64 array of shape
-    ``(output_size(H, kh, stride, padding), output_size(W, kw, stride, padding))``,
-    the same numbers as the loop ``cross_correlate``, computed without a Python loop:
-    a strided view of every kernel-sized window of the padded input (no copy), then
-    one ``einsum`` that multiplies each window by the kernel and sums.
-
-    Refuses with ``TypeError``: non-numeric, bool, complex or masked arrays, tensors
-    NumPy cannot read, a non-integer ``stride`` or ``padding``. With ``ValueError``:
-    ragged, empty or non-2-D arrays, NaN or inf (after the cast to float64), ``stride``
-    below 1, negative ``padding``, a kernel larger than the padded input.
-    """
-    x = _as_matrix(x, "x")
-    kernel = _as_matrix(kernel, "kernel")
-    stride = _as_int(stride, "stride", 1)
-    padding = _as_int(padding, "padding", 0)
-    padded = np.pad(x, padding, mode="constant", constant_values=0.0)
-    if kernel.shape[0] > padded.shape[0] or kernel.shape[1] > padded.shape[1]:
-        raise ValueError(
-            f"kernel of shape {kernel.shape} is larger than the padded input "
-            f"of shape {padded.shape}"
-        )
-    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape)
-    return np.einsum("ijab,ab->ij", windows[::stride, ::stride], kernel)
 
 
 # --8<-- [end:conv2d]
@@ -205,40 +261,20 @@ def to_latex(matrix: object) -> str:
 # --8<-- [end:extras]
 
 
-# %% [markdown]
-# ## The exercise
-#
-# The input X (4×4) and kernel K (2×2) from the sheet, and its three cases as
-# `(stride, padding)`.
-
-# %%
-# --8<-- [start:data]
-X = np.array(
-    [
-        [1, 2, -1, 1],
-        [1, 0, 1, 0],
-        [0, 1, 0, 2],
-        [2, 1, 0, -1],
-    ]
-)
-K = np.array(
-    [
-        [1, 0],
-        [2, 1],
-    ]
-)
-CASES = {"a": (1, 0), "b": (2, 0), "c": (2, 1)}  # case: (stride, padding)
-# --8<-- [end:data]
-
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ## The answers
 
-# %%
+# %% tags=["solution"]
 if __name__ == "__main__":
+
+    def whole(m: np.ndarray) -> np.ndarray:
+        """``m`` as integers when every entry is whole, so it prints `3`, not `3.`."""
+        return m.astype(int) if np.array_equal(m, np.round(m)) else m
+
     for case, (stride, padding) in CASES.items():
         print(f"({case}) stride={stride}, padding={padding}")
-        print(conv2d(X, K, stride=stride, padding=padding))
+        print(whole(conv2d(X, K, stride=stride, padding=padding)))
     print("padded X for (c):")
-    print(pad(X, 1))
+    print(whole(pad(X, 1)))
     print("true (flipped-kernel) convolution for (a):")
-    print(true_convolution(X, K))
+    print(whole(true_convolution(X, K)))

@@ -1,9 +1,27 @@
 # %% [markdown]
-# # Exercise 4: influence functions, derived and checked numerically
+# # Exercise 4: influence functions
 #
-# This notebook is generated from `snippets/influence_functions.py`, the same file
-# the website runs and the test suite checks. It needs PyTorch (and SymPy for the
-# closed-form check). Everything is float64.
+# Let $\hat\theta$ and $\hat\theta(\epsilon)$ be as defined in class:
+# $\hat\theta$ minimises the empirical risk
+# $R(\theta) = \frac{1}{N} \sum_{i=1}^{N} L(x_i, y_i; \theta)$ over the $N$ training
+# points, and $\hat\theta(\epsilon)$ minimises $R(\theta) + \epsilon\, L(z; \theta)$, the
+# same objective with one point $z = (x, y)$ given the extra weight $\epsilon$. Show that
+# the first order Taylor expansion of $\hat\theta(\epsilon)$ around $\epsilon = 0$ is
+# given by the equation given in class, i.e. by
+#
+# $$
+# \hat\theta(\epsilon) \approx \hat\theta
+#   + \epsilon \left.\frac{d\hat\theta(\epsilon)}{d\epsilon}\right|_{\epsilon=0}.
+# $$
+#
+#
+# Assume that $L$ is twice continuously differentiable in $\theta$, that
+# $R + \epsilon L(z; \cdot)$ is strictly convex with a minimiser for every small
+# $\epsilon$, and that the Hessian $H = \nabla^2_\theta R(\hat\theta)$ is invertible.
+#
+# Generated from `snippets/influence_functions.py`, the file the website runs and the
+# test suite checks. It needs PyTorch (and SymPy for the closed-form check). Everything
+# is float64.
 
 # %%
 from __future__ import annotations
@@ -15,8 +33,87 @@ import torch
 
 F64 = torch.float64  # every tensor here is float64: the checks need the precision
 
+# %% [markdown]
+# ## The data: a case small enough to do by hand
+#
+# Three points and the squared loss $L(x; \theta) = \frac{1}{2}(x - \theta)^2$, whose
+# minimiser $\hat\theta$ is the mean $\bar x$; the point $z$ gets the extra weight
+# $\epsilon$.
 
+# %%
+POINTS = torch.tensor([1.0, 2.0, 6.0], dtype=F64)
+Z = torch.tensor(6.0, dtype=F64)
+
+# %% [markdown] tags=["your-turn"]
+# ## Your turn
+#
+# 1. Why is $\hat\theta(0) = \hat\theta$? Write the first order Taylor expansion.
+# 2. Find $\left.\frac{d\hat\theta(\epsilon)}{d\epsilon}\right|_{\epsilon=0}$ in
+#    general: the gradient of the objective vanishes at $\hat\theta(\epsilon)$ for every
+#    small $\epsilon$; differentiate that in $\epsilon$.
+# 3. Apply it to the data above: at what rate does the mean move when $z$ is upweighted?
+
+# %% tags=["your-turn"]
+# Check your rate numerically: theta_hat(eps), the minimiser of the weighted objective
+# mean((POINTS - t)**2 / 2) + eps * (Z - t)**2 / 2, has a closed form (set its
+# derivative in t to zero). Compare (theta_hat(eps) - theta_hat(0)) / eps, for a small
+# eps such as 1e-6, with your formula.
+
+# %% [markdown] tags=["solution"]
+# ## The derivation
+#
+# **The expansion.** At $\epsilon = 0$ the two objectives are the same, so
+# $\hat\theta(0) = \hat\theta$ (the minimiser is unique by strict convexity). If
+# $\hat\theta(\epsilon)$ is differentiable at $0$, its first order Taylor expansion is
+# $\hat\theta(\epsilon) \approx \hat\theta(0) + \epsilon\, \hat\theta'(0) =
+# \hat\theta + \epsilon \left.\frac{d\hat\theta(\epsilon)}{d\epsilon}\right|_{\epsilon=0}$,
+# which is the equation from class.
+#
+# **The derivative.** $\hat\theta(\epsilon)$ minimises a differentiable objective, so
+# its gradient vanishes there, for every small $\epsilon$:
+# $0 = \nabla R(\hat\theta(\epsilon)) + \epsilon\, \nabla L(z; \hat\theta(\epsilon))$.
+# $H$ is invertible, so by the implicit function theorem $\hat\theta(\epsilon)$ is
+# differentiable, and differentiating in $\epsilon$ (chain rule, product rule) at
+# $\epsilon = 0$ gives $0 = H \left.\frac{d\hat\theta}{d\epsilon}\right|_{0} +
+# \nabla L(z; \hat\theta)$. Multiply by $H^{-1}$:
+# $\left.\frac{d\hat\theta(\epsilon)}{d\epsilon}\right|_{\epsilon=0} =
+# -H^{-1} \nabla_\theta L(z; \hat\theta)$.
+#
+# **Removing a point** is $\epsilon = -\frac{1}{N}$: it cancels $z$'s share of $R$.
+# So $\hat\theta_{-z} - \hat\theta \approx \frac{1}{N} H^{-1} \nabla_\theta L(z; \hat\theta)$.
+#
+# **The hand case.** For the squared loss $R(\theta) = \frac{1}{N}\sum_i \frac{1}{2}(x_i -
+# \theta)^2$: $\hat\theta = \bar x$, $H = 1$ and $\nabla_\theta L(z; \bar x) = -(z - \bar x)$,
+# so the mean moves at rate $z - \bar x$. The next cells compute
+# $-H^{-1} \nabla_\theta L$ for any differentiable loss, and apply it to the data.
+
+
+# %% tags=["solution"]
 # --8<-- [start:influence]
+def influence_on_parameters(
+    objective: Callable, point_loss: Callable, theta_hat: torch.Tensor
+) -> torch.Tensor:
+    """d theta_hat(eps) / d eps at eps = 0, which is -H^{-1} grad L(z; theta_hat).
+
+    ``objective(theta)`` is the training objective that ``theta_hat`` minimises,
+    ``point_loss(theta)`` the loss L(z; theta) of the point z whose weight eps is
+    changed. One query; for many, build an ``InfluenceSolver`` once (or a
+    ``HessianFreeSolver`` for large d). Refuses what ``InfluenceSolver`` refuses, and a
+    ``point_loss`` that is not a finite scalar; a constant point loss has influence 0.
+    """
+    return InfluenceSolver(objective, theta_hat).on_parameters(point_loss)
+
+
+def influence_on_loss(
+    objective: Callable, point_loss: Callable, test_loss: Callable, theta_hat: torch.Tensor
+) -> float:
+    """d test_loss(theta_hat(eps)) / d eps at eps = 0: -grad L_test^T H^{-1} grad L(z).
+
+    Refuses what ``influence_on_parameters`` refuses, and the same of ``test_loss``.
+    """
+    return InfluenceSolver(objective, theta_hat).on_loss(point_loss, test_loss)
+
+
 def _check_theta(theta: object) -> torch.Tensor:
     """``theta`` detached, or raise: a non-empty, finite, 1-D float32/float64 tensor."""
     if not isinstance(theta, torch.Tensor) or not theta.is_floating_point():
@@ -275,33 +372,30 @@ class HessianFreeSolver:
     on_loss = InfluenceSolver.on_loss
 
 
-def influence_on_parameters(
-    objective: Callable, point_loss: Callable, theta_hat: torch.Tensor
-) -> torch.Tensor:
-    """d theta_hat(eps) / d eps at eps = 0, which is -H^{-1} grad L(z; theta_hat).
-
-    ``objective(theta)`` is the training objective that ``theta_hat`` minimises,
-    ``point_loss(theta)`` the loss L(z; theta) of the point z whose weight eps is
-    changed. One query; for many, build an ``InfluenceSolver`` once (or a
-    ``HessianFreeSolver`` for large d). Refuses what ``InfluenceSolver`` refuses, and a
-    ``point_loss`` that is not a finite scalar; a constant point loss has influence 0.
-    """
-    return InfluenceSolver(objective, theta_hat).on_parameters(point_loss)
-
-
-def influence_on_loss(
-    objective: Callable, point_loss: Callable, test_loss: Callable, theta_hat: torch.Tensor
-) -> float:
-    """d test_loss(theta_hat(eps)) / d eps at eps = 0: -grad L_test^T H^{-1} grad L(z).
-
-    Refuses what ``influence_on_parameters`` refuses, and the same of ``test_loss``.
-    """
-    return InfluenceSolver(objective, theta_hat).on_loss(point_loss, test_loss)
-
-
 # --8<-- [end:influence]
 
 
+# %% tags=["solution"]
+if __name__ == "__main__":
+    rate = influence_on_parameters(
+        lambda t: ((POINTS - t) ** 2 / 2).mean(),  # R, whose minimiser is the mean
+        lambda t: ((Z - t) ** 2 / 2).sum(),  # L(z; theta)
+        POINTS.mean().reshape(1),  # theta_hat
+    )
+    print(
+        f"upweighting z = {Z.item():g}, the mean of {POINTS.tolist()} moves at rate "
+        f"{rate.item():g}; z - mean = {(Z - POINTS.mean()).item():g}"
+    )
+
+# %% [markdown] tags=["solution"]
+# ## Beyond the course
+#
+# The second derivative (the size of the first-order error), a logistic regression
+# with leave-one-out retraining, a small MLP (where $H$ is not positive definite), and
+# SymPy's closed form for the mean.
+
+
+# %% tags=["solution"]
 # --8<-- [start:second]
 def _directional(fn: Callable, theta: torch.Tensor, v: torch.Tensor, order: int) -> torch.Tensor:
     """grad of fn, differentiated (order - 1) times more along v: H v for order 2,
@@ -693,10 +787,10 @@ def sympy_squared_loss_check() -> tuple[sp.Expr, sp.Expr, sp.Expr]:
 # --8<-- [end:sympy]
 
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ## The first-order prediction on a logistic regression
 
-# %%
+# %% tags=["solution"]
 # --8<-- [start:data]
 L2 = 0.01  # strength of the L2 regulariser
 X, Y = make_data()
@@ -707,7 +801,7 @@ EPSILONS = [10.0**k for k in (-2, -2.5, -3, -3.5, -4, -4.5, -5)]
 LOO_TOLERANCE = {"first_order": (0.1, 0.1), "second_order": (0.006, 0.015)}
 # --8<-- [end:data]
 
-# %%
+# %% tags=["solution"]
 if __name__ == "__main__":
     objective = objective_fn(X, Y, L2)
     theta_hat = newton_minimise(objective, torch.zeros(X.shape[1], dtype=F64))

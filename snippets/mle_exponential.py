@@ -1,8 +1,13 @@
 # %% [markdown]
 # # Exercise 1: the maximum-likelihood estimator of an exponential rate
 #
-# This notebook is generated from `snippets/mle_exponential.py`, the same file the
-# website runs and the test suite checks. It needs NumPy and SymPy.
+# Assume you are given datapoints $(x_i)_{i=1}^N$ with $x_i \in \mathbb{R}$ coming from
+# an exponential distribution. The probability density function of an exponential
+# distribution is given by $f(x) = \lambda \exp(-\lambda x)$ (for $x \ge 0$, and $0$ for
+# $x < 0$). Derive the maximum likelihood estimator of the parameter $\lambda$.
+#
+# Generated from `snippets/mle_exponential.py`, the file the website runs and the test
+# suite checks. It needs NumPy and SymPy.
 
 # %%
 from __future__ import annotations
@@ -11,7 +16,119 @@ import numpy as np
 import sympy as sp
 from sympy.stats import Exponential, density
 
+# %% [markdown]
+# ## The data
+#
+# To try an estimator: samples of these sizes, drawn from an exponential distribution
+# whose true rate is `TRUE_RATE`.
+
+# %%
+# --8<-- [start:data]
+TRUE_RATE = 2.5
+SIZES = [10, 100, 1_000, 10_000, 100_000]
+# --8<-- [end:data]
+
+# %% [markdown] tags=["your-turn"]
+# ## Your turn
+#
+# Derive $\hat\lambda$ on paper: write the likelihood of the $N$ independent points,
+# take its logarithm, differentiate in $\lambda$, set the derivative to zero, and check
+# the second derivative. Then turn your formula into code.
+
+# %% tags=["your-turn"]
+# Write exponential_mle(x), your formula for a 1-D NumPy array x of points >= 0.
+# Then try it on seeded samples of each size in SIZES; it should approach TRUE_RATE:
+#
+# rng = np.random.default_rng(0)
+# for n in SIZES:
+#     x = rng.exponential(scale=1 / TRUE_RATE, size=n)
+#     print(n, exponential_mle(x))
+
+# %% [markdown] tags=["solution"]
+# ## The derivation
+#
+# Assume the $x_i$ are independent and identically distributed, with density
+# $f(x) = \lambda e^{-\lambda x}$ for $x \ge 0$, where $\lambda > 0$.
+#
+# **Likelihood.** Independence makes the joint density the product of the densities:
+# $L(\lambda) = \prod_{i=1}^N \lambda e^{-\lambda x_i}$.
+#
+# **Log-likelihood.** The logarithm is increasing, so it has the same maximiser, and
+# $\ln ab = \ln a + \ln b$ turns the product into a sum:
+# $\ell(\lambda) = \sum_{i=1}^N \ln\left(\lambda e^{-\lambda x_i}\right)$.
+#
+# **Each term.** $\ln \lambda e^{-\lambda x_i} = \ln \lambda - \lambda x_i$, so
+# $\ell(\lambda) = N \ln \lambda - \lambda \sum_{i=1}^N x_i$.
+#
+# **Derivative, set to zero.** $\ell'(\lambda) = \frac{N}{\lambda} - \sum_{i=1}^N x_i = 0$
+# has one root, $\hat\lambda = \frac{N}{\sum_{i=1}^N x_i} = \frac{1}{\bar x}$,
+# provided $\sum_i x_i > 0$.
+#
+# **Second derivative.** $\ell''(\lambda) = -\frac{N}{\lambda^2} < 0$ for every
+# $\lambda > 0$: $\ell$ is strictly concave, so the root is the maximum.
+#
+# The code below computes $\hat\lambda$, and SymPy checks every line of this
+# derivation.
+
+
+# %% tags=["solution"]
 # --8<-- [start:mle]
+def exponential_mle(x: object) -> float:
+    """The maximum-likelihood estimate of the rate: N / sum(x), in float64.
+
+    Refuses (``ValueError``) data that are empty, not 1-D, negative, NaN or inf, all
+    zeros (then the likelihood grows without bound as the rate goes to infinity, and no
+    maximum exists), or so close to zero that N / sum(x) overflows float64; and
+    (``TypeError``) non-numeric, bool or masked data. A sum that overflows is rescaled.
+    """
+    x, scale, total = _as_sample(x)
+    return _rate(x.size, scale, total)
+
+
+def unbiased_rate(x: object) -> float:
+    """The unbiased estimator (N - 1) / sum(x); refuses what ``exponential_mle`` refuses,
+    and fewer than 2 values."""
+    x, scale, total = _as_sample(x)
+    if x.size < 2:
+        raise ValueError(f"x must hold at least 2 values for the unbiased estimator, got {x.size}")
+    return (x.size - 1) / x.size * _rate(x.size, scale, total)
+
+
+def log_likelihood(rate: float, x: object) -> float:
+    """l(rate) = N ln(rate) - rate * sum(x), the log-likelihood of an exponential sample.
+
+    Computed in float64 whatever the type of ``rate``; returns a Python float. Refuses
+    what ``exponential_mle`` refuses for ``x`` (all zeros are allowed), a ``rate`` that
+    is not a real number (``TypeError``) or not finite and > 0, and a result beyond
+    float64's range (``ValueError``).
+    """
+    if isinstance(rate, (bool, np.bool_)) or not isinstance(
+        rate, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"rate must be a real number, got {type(rate).__name__}")
+    with np.errstate(over="ignore"):
+        rate = float(rate)
+    if not (np.isfinite(rate) and rate > 0):
+        raise ValueError(f"rate must be finite and > 0, got {rate}")
+    x, scale, total = _as_sample(x)
+    value = x.size * np.log(rate) - (rate * scale) * total
+    if not np.isfinite(value):
+        raise ValueError(f"rate * sum(x) overflows float64 (rate {rate:.3g}, x up to {scale:.3g})")
+    return float(value)
+
+
+def _rate(n: int, scale: float, total: float) -> float:
+    """N / (scale * total), refusing a sum of 0 and a result beyond float64."""
+    if total == 0.0:
+        raise ValueError(
+            "x is all zeros: the likelihood N ln(rate) grows without bound, so no MLE exists"
+        )
+    rate = (n / scale) / total
+    if not np.isfinite(rate):
+        raise ValueError(f"x is too close to 0: N / sum(x) overflows float64 (sum {total:.3g})")
+    return rate
+
+
 _BLOCK = 32_768  # values per block (256 KB): summed, then its minimum read from cache
 
 
@@ -59,65 +176,14 @@ def _as_sample(x: object, name: str = "x") -> tuple[np.ndarray, float, float]:
     return array, scale, float(np.sum(array / scale))
 
 
-def exponential_mle(x: object) -> float:
-    """The maximum-likelihood estimate of the rate: N / sum(x), in float64.
-
-    Refuses (``ValueError``) data that are empty, not 1-D, negative, NaN or inf, all
-    zeros (then the likelihood grows without bound as the rate goes to infinity, and no
-    maximum exists), or so close to zero that N / sum(x) overflows float64; and
-    (``TypeError``) non-numeric, bool or masked data. A sum that overflows is rescaled.
-    """
-    x, scale, total = _as_sample(x)
-    return _rate(x.size, scale, total)
-
-
-def _rate(n: int, scale: float, total: float) -> float:
-    """N / (scale * total), refusing a sum of 0 and a result beyond float64."""
-    if total == 0.0:
-        raise ValueError(
-            "x is all zeros: the likelihood N ln(rate) grows without bound, so no MLE exists"
-        )
-    rate = (n / scale) / total
-    if not np.isfinite(rate):
-        raise ValueError(f"x is too close to 0: N / sum(x) overflows float64 (sum {total:.3g})")
-    return rate
-
-
-def unbiased_rate(x: object) -> float:
-    """The unbiased estimator (N - 1) / sum(x); refuses what ``exponential_mle`` refuses,
-    and fewer than 2 values."""
-    x, scale, total = _as_sample(x)
-    if x.size < 2:
-        raise ValueError(f"x must hold at least 2 values for the unbiased estimator, got {x.size}")
-    return (x.size - 1) / x.size * _rate(x.size, scale, total)
-
-
-def log_likelihood(rate: float, x: object) -> float:
-    """l(rate) = N ln(rate) - rate * sum(x), the log-likelihood of an exponential sample.
-
-    Computed in float64 whatever the type of ``rate``; returns a Python float. Refuses
-    what ``exponential_mle`` refuses for ``x`` (all zeros are allowed), a ``rate`` that
-    is not a real number (``TypeError``) or not finite and > 0, and a result beyond
-    float64's range (``ValueError``).
-    """
-    if isinstance(rate, (bool, np.bool_)) or not isinstance(
-        rate, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"rate must be a real number, got {type(rate).__name__}")
-    with np.errstate(over="ignore"):
-        rate = float(rate)
-    if not (np.isfinite(rate) and rate > 0):
-        raise ValueError(f"rate must be finite and > 0, got {rate}")
-    x, scale, total = _as_sample(x)
-    value = x.size * np.log(rate) - (rate * scale) * total
-    if not np.isfinite(value):
-        raise ValueError(f"rate * sum(x) overflows float64 (rate {rate:.3g}, x up to {scale:.3g})")
-    return float(value)
-
-
 # --8<-- [end:mle]
 
 
+# %% [markdown] tags=["solution"]
+# The derivation, line by line, as SymPy checks it: each step as written above, next to
+# what SymPy derives from the density or from the step before.
+
+# %% tags=["solution"]
 # --8<-- [start:derivation]
 lam = sp.Symbol("lambda", positive=True)
 N = sp.Symbol("N", integer=True, positive=True)
@@ -183,7 +249,12 @@ def expected_mle_sympy() -> tuple[sp.Expr, sp.Expr]:
 
 # --8<-- [end:derivation]
 
+# %% [markdown] tags=["solution"]
+# Simulations: the estimate from seeded samples of growing size, and the bias of
+# $N / \sum_i x_i$ (its mean is $\frac{N}{N-1}\lambda$, hence the unbiased $(N-1) / \sum_i x_i$).
 
+
+# %% tags=["solution"]
 # --8<-- [start:simulate]
 def simulate(
     rate: float, sizes: list[int], reps: int = 400, seed: int = 2026
@@ -214,21 +285,13 @@ def monte_carlo_means(rate: float, n: int, reps: int, seed: int = 7) -> tuple[fl
 
 # --8<-- [end:simulate]
 
+# %% [markdown] tags=["solution"]
+# ## The answers
 
-# %% [markdown]
-# ## The exercise, numerically
-#
-# A seeded sample from an exponential distribution with true rate 2.5.
-
-# %%
-# --8<-- [start:data]
-TRUE_RATE = 2.5
-SIZES = [10, 100, 1_000, 10_000, 100_000]
-# --8<-- [end:data]
-
-# %%
+# %% tags=["solution"]
 if __name__ == "__main__":
-    check_derivation()
+    steps = {name: shown for name, shown, _ in check_derivation()}
     print("every step of the derivation agrees with SymPy")
+    print("MLE: lambda_hat =", steps["root"])
     for n, estimate, error in simulate(TRUE_RATE, SIZES):
         print(f"N = {n:>7}: MLE = {estimate:.4f}, mean |MLE - rate| = {error:.4f}")

@@ -1,9 +1,12 @@
 # %% [markdown]
 # # Exercise 3: counting VGG11's parameters, layer by layer
 #
-# This notebook is generated from `snippets/vgg11_parameters.py`, the same file the
-# website runs and the test suite checks. It needs PyTorch and torchvision, and
-# downloads nothing: the model is built without weights, on the `meta` device.
+# Use PyTorch to load the `vgg11` model and automatically compute its number of
+# parameters. Output the number of parameters for each layer and the total number of
+# parameters in the model.
+#
+# Generated from `snippets/vgg11_parameters.py`, the file the website runs and the test
+# suite checks. It needs PyTorch and torchvision, and downloads nothing.
 
 # %%
 from __future__ import annotations
@@ -13,7 +16,49 @@ import torch
 import torchvision
 from torch import nn
 
+# %% [markdown]
+# ## The model
+#
+# `weights=None` builds the architecture with random weights, no download. On the
+# `meta` device every parameter has its true shape but no storage, which is all that
+# counting needs (on the CPU it would take half a gigabyte).
 
+# %%
+with torch.device("meta"):
+    vgg11 = torchvision.models.vgg11(weights=None)
+
+# %% [markdown] tags=["your-turn"]
+# ## Your turn
+#
+# `vgg11.parameters()` yields every weight and bias tensor once, and a tensor's
+# `numel()` is its number of entries. A convolution with a $k \times k$ kernel has
+# $k \cdot k \cdot C_\text{in} \cdot C_\text{out} + C_\text{out}$ parameters, a linear
+# layer $n_\text{in} \cdot n_\text{out} + n_\text{out}$ (do not forget the biases).
+
+# %% tags=["your-turn"]
+# Print the total number of parameters of vgg11, then each layer of vgg11.features and
+# vgg11.classifier with its number of parameters. Check one convolution by the
+# formula above.
+
+# %% [markdown] tags=["solution"]
+# ## The solution, the sheet's way
+#
+# The total from `parameters()`, then one loop over `features` and one over
+# `classifier` (`avgpool` has no parameters).
+
+# %% tags=["solution"]
+if __name__ == "__main__":
+    print("total:", sum(p.numel() for p in vgg11.parameters()))
+    for layer in [*vgg11.features, *vgg11.classifier]:
+        print(layer, sum(p.numel() for p in layer.parameters()))
+
+# %% [markdown] tags=["solution"]
+# The same count as a function that checks its input, a per-layer table with each
+# layer's formula, and the count from the VGG paper's configuration alone, without
+# torch.
+
+
+# %% tags=["solution"]
 # --8<-- [start:count]
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters of ``module``: the sheet's ``sum(p.numel() for p in
@@ -196,10 +241,10 @@ def weights_num_params(name: str) -> int:
     return weights.IMAGENET1K_V1.meta["num_params"]
 
 
-# %% [markdown]
+# %% [markdown] tags=["solution"]
 # ## The answer
 
-# %%
+# %% tags=["solution"]
 if __name__ == "__main__":
     vgg11 = build_on_meta("vgg11")
     for row in layer_table(vgg11):

@@ -284,8 +284,8 @@ def content_failures(page, name: str) -> list[str]:
             found.append(f"{cells} code cells, {buttons} copy buttons")
         if page.locator(".jp-OutputArea-output").count() == 0:
             found.append("notebook not executed")
-        if page.locator(".notebook-downloads a").count() != 2:
-            found.append("not two download links")
+        if page.locator(".notebook-downloads a").count() != 3:
+            found.append("not three download links (worksheet, solved, script)")
     else:  # Material's: every code block has one
         blocks = page.locator("article pre:has(> code)").count()
         buttons = page.locator("article pre .md-code__button[data-md-type='copy']").count()
