@@ -13,7 +13,8 @@ plugin indexes the pages) this hook removes from every page
 
 and leaves the executed notebooks and their downloads out of the site (they hold the
 answers): they are executed by hooks/notebooks.py in ``on_files`` as always, then marked
-excluded, and the "Notebooks" section leaves the navigation. Hints stay.
+excluded, and the "Notebooks" section leaves the navigation. Hints stay, and so do the
+worksheets (``<name>-worksheet.ipynb``: the problem, the data and "your turn" cells).
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def on_files(files, config):
     """After hooks/notebooks.py executed every snippet: leave the notebooks out."""
     if enabled():
         for file in files:
-            if file.src_uri.startswith("notebooks/"):
+            worksheet = file.src_uri.endswith("-worksheet.ipynb")  # no answers: it stays
+            if file.src_uri.startswith("notebooks/") and not worksheet:
                 file.inclusion = InclusionLevel.EXCLUDED
     return files
 

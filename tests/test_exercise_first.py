@@ -394,12 +394,20 @@ def problems_only(tmp_path_factory) -> Path:
 
 
 def test_problems_only_site_has_no_solution_text(problems_only):
-    assert not (problems_only / "notebooks").exists(), "the notebooks hold the answers"
+    # the solved notebooks hold the answers; the worksheets (tests/test_notebooks.py shows
+    # they hold none) stay, linked from the home page
+    published = sorted(p.name for p in (problems_only / "notebooks").rglob("*") if p.is_file())
+    assert published and all(n.endswith("-worksheet.ipynb") for n in published), published
+    assert len(published) == 4, published
+    worksheet_links = 0
     everything = ""
     for page in problems_only.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
         assert 'class="success solution"' not in html and "data-expected" not in html, page
-        assert not re.search(r'href="[^"]*(solutions\.pdf|notebooks/)', html), page
+        assert not re.search(r'href="[^"]*solutions\.pdf', html), page
+        for link in re.findall(r'href="([^"]*notebooks/[^"]*)"', html):
+            assert link.endswith("-worksheet.ipynb"), (page, link)
+            worksheet_links += 1
         article = re.search(r"<article\b.*?</article>", html, re.DOTALL)
         everything += article.group() if article else ""  # (not the page's description)
     index = (problems_only / "search/search_index.json").read_text(encoding="utf-8")
@@ -409,6 +417,7 @@ def test_problems_only_site_has_no_solution_text(problems_only):
     conv = (problems_only / "exercises/convolution/index.html").read_text(encoding="utf-8")
     assert "Hint 1" in conv and "zero-padding of size 1" in conv, "problems and hints stay"
     assert "sheet.pdf" in (problems_only / "index.html").read_text(encoding="utf-8")
+    assert worksheet_links >= 4, worksheet_links
 
 
 def test_problems_only_build_still_fails_on_a_wrong_number(tmp_path):
