@@ -36,6 +36,22 @@ _IGNORE = shutil.ignore_patterns(
 )
 
 
+HAVE_CHROMIUM = Path(CHROMIUM).exists() or shutil.which("chromium") is not None
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for every browser test in this process; each test opens its own context."""
+    if not HAVE_CHROMIUM:
+        pytest.fail(f"Chromium not found at {CHROMIUM}", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
 def COPY_IGNORE(folder: str, names: list[str]) -> set[str]:
     """What the project copy leaves out; also `make bench`'s Lighthouse install."""
     ignored = _IGNORE(folder, names)

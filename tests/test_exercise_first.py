@@ -17,17 +17,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ARGS, CHROMIUM, ROOT, build_env, copy_project
+from conftest import CHROMIUM, HAVE_CHROMIUM, ROOT, build_env, copy_project
 
 pytestmark = pytest.mark.site
 
-HAVE_CHROMIUM = Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 needs_chromium = pytest.mark.skipif(
     not HAVE_CHROMIUM and os.environ.get("CI") != "true",
     reason=f"Chromium not found at {CHROMIUM}: apt-get install chromium, or set CHROMIUM",
@@ -71,18 +69,6 @@ def open_all_solutions(page) -> None:
 
 
 # --- a server and a browser, as in tests/test_browser.py ---------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not HAVE_CHROMIUM:
-        pytest.fail(f"Chromium not found at {CHROMIUM}", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

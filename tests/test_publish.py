@@ -16,8 +16,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from conftest import ARGS, CHROMIUM, ROOT
-from playwright.sync_api import sync_playwright
+from conftest import ROOT
 from test_browser import CHROMIUM as _  # noqa: F401  (skips when Chromium is missing)
 
 pytestmark = pytest.mark.site
@@ -76,14 +75,6 @@ def pages_server(built_site):
     httpd.shutdown()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
 def sitemap_paths(site: Path) -> list[str]:
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
     root = ET.parse(site / "sitemap.xml").getroot()
@@ -120,11 +111,11 @@ def test_sitemap_lists_every_page(built_site):
     assert any("/notebooks/" in p for p in paths) and any("/exercises/" in p for p in paths)
 
 
-def test_every_page_loads_under_the_project_path(built_site, pages_server, chromium):
+def test_every_page_loads_under_the_project_path(built_site, pages_server, browser):
     base, prefix = pages_server
     for path in sitemap_paths(built_site):
         assert path.startswith(prefix)
-        context, page, response, bad = load(chromium, base + path)
+        context, page, response, bad = load(browser, base + path)
         try:
             assert response.status == 200, f"{path}: {response.status}"
             assert bad == [], f"{path}: {bad}"
@@ -138,9 +129,9 @@ def test_every_page_loads_under_the_project_path(built_site, pages_server, chrom
             context.close()
 
 
-def test_missing_nested_path_shows_the_styled_404_page(pages_server, chromium):
+def test_missing_nested_path_shows_the_styled_404_page(pages_server, browser):
     base, prefix = pages_server
-    context, page, response, bad = load(chromium, base + prefix + "exercises/no/such/page/")
+    context, page, response, bad = load(browser, base + prefix + "exercises/no/such/page/")
     try:
         assert response.status == 404
         # The only failing response is the page itself; its CSS and JS all loaded.
