@@ -46,7 +46,7 @@ SOLUTION_TEXT = {
     "exercises/mle-exponential": ["L-BFGS maximiser", "Monte Carlo mean"],
     "exercises/convolution": ["True convolution", "Which patch gives which entry"],
     "exercises/vgg11-parameters": ["132,863,336", "102,764,544", "Three counts that must agree"],
-    "exercises/influence-functions": ["implicit function theorem", "Leave-one-out"],
+    "exercises/influence-functions": ["Start with the mean", "the sheet's whole proof"],
     "index": ["132,863,336"],
 }
 # Every problem, as the sheet words it.
