@@ -146,6 +146,19 @@ def test_the_build_talks_once_in_the_footer_and_its_page_comes_last(built_site):
     assert "How it is checked" in nav[-1].get_text(), [li.get_text(" ", strip=True) for li in nav]
 
 
+@pytest.mark.parametrize(
+    "name", ["mle-exponential", "convolution", "vgg11-parameters", "influence-functions"]
+)
+def test_exercise_page_offers_its_worksheet_before_the_solution(built_site, name):
+    """Issue 16: the worksheet is offered with the problem, outside every fold, and is there."""
+    html = built_site / "exercises" / name / "index.html"
+    soup = page(built_site, f"exercises/{name}/index.html")
+    links = [a for a in soup.select("article a[download]") if "-worksheet.ipynb" in a["href"]]
+    assert len(links) == 1, name
+    assert links[0].find_parent("details") is None, f"{name}: the worksheet link is folded"
+    assert (html.parent / links[0]["href"]).resolve().is_file(), links[0]["href"]
+
+
 def test_mle_page_shows_derivation_table_and_plot(built_site):
     soup = page(built_site, "exercises/mle-exponential/index.html")
     assert len(soup.find_all("math")) >= 10  # the derivation is rendered math
