@@ -13,7 +13,7 @@ plugin indexes the pages) this hook removes from every page
 
 and leaves the executed notebooks and their downloads out of the site (they hold the
 answers): they are executed by hooks/notebooks.py in ``on_files`` as always, then marked
-excluded, and the "Notebooks" section leaves the navigation. Hints stay, and so do the
+excluded, and the "Solved notebooks" section leaves the navigation. Hints stay, and so do the
 worksheets (``<name>-worksheet.ipynb``: the problem, the data and "your turn" cells).
 """
 
@@ -70,7 +70,7 @@ def on_config(config):
         config.nav = [
             entry
             for entry in config.nav or []
-            if not (isinstance(entry, dict) and "Notebooks" in entry)
+            if not (isinstance(entry, dict) and "Solved notebooks" in entry)
         ]
     return config
 

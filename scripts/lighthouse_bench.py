@@ -56,9 +56,21 @@ COMPRESSIBLE = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".map",
 
 
 # --- the plain page ---------------------------------------------------------------------------
+class _ConfigLoader(yaml.SafeLoader):
+    """mkdocs.yml's YAML: `!ENV [NAME, default]` reads the variable, as MkDocs does."""
+
+
+_ConfigLoader.add_constructor(
+    "!ENV",
+    lambda loader, node: os.environ.get(
+        loader.construct_sequence(node)[0], loader.construct_sequence(node)[-1]
+    ),
+)
+
+
 def plain_config(docs: Path) -> dict:
     """mkdocs.yml reduced to plain Material: same theme and Markdown, search only."""
-    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config = yaml.load((ROOT / "mkdocs.yml").read_text(), Loader=_ConfigLoader)
     config["theme"].pop("custom_dir", None)
     for key in ("hooks", "watch", "extra_css", "extra_javascript", "validation"):
         config.pop(key, None)

@@ -9,8 +9,7 @@
 # - **(b)** What if we have stride 2 and no padding?
 # - **(c)** What if we have stride 2 and zero-padding of size 1?
 #
-# Generated from `snippets/conv2d.py`, the file the website runs and the test suite
-# checks. It needs only NumPy.
+# The exercise's web page runs this same code and checks its answers. It needs only NumPy.
 
 # %%
 from __future__ import annotations

@@ -19,9 +19,8 @@
 # $R + \epsilon L(z; \cdot)$ is strictly convex with a minimiser for every small
 # $\epsilon$, and that the Hessian $H = \nabla^2_\theta R(\hat\theta)$ is invertible.
 #
-# Generated from `snippets/influence_functions.py`, the file the website runs and the
-# test suite checks. It needs PyTorch (and SymPy for the closed-form check). Everything
-# is float64.
+# The exercise's web page runs this same code and checks its answers. It needs PyTorch
+# (and SymPy for the closed-form check). Everything is float64.
 
 # %%
 from __future__ import annotations

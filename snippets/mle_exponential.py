@@ -1,13 +1,13 @@
 # %% [markdown]
 # # Exercise 1: the maximum-likelihood estimator of an exponential rate
 #
-# Assume you are given datapoints $(x_i)_{i=1}^N$ with $x_i \in \mathbb{R}$ coming from
-# an exponential distribution. The probability density function of an exponential
-# distribution is given by $f(x) = \lambda \exp(-\lambda x)$ (for $x \ge 0$, and $0$ for
-# $x < 0$). Derive the maximum likelihood estimator of the parameter $\lambda$.
+# Assume you are given datapoints $(x_i)_{i=1}^N$ coming from an exponential
+# distribution. The probability density function of an exponential distribution is given
+# by $f(x) = \lambda \exp(-\lambda x)$. Derive the maximum likelihood estimator of the
+# parameter $\lambda$. (The sheet writes $x_i \in \mathbb{R}$; the density is
+# $\lambda e^{-\lambda x}$ only for $x \ge 0$ and $0$ for $x < 0$, with $\lambda > 0$.)
 #
-# Generated from `snippets/mle_exponential.py`, the file the website runs and the test
-# suite checks. It needs NumPy and SymPy.
+# The exercise's web page runs this same code and checks its answers. It needs NumPy and SymPy.
 
 # %%
 from __future__ import annotations
@@ -20,12 +20,15 @@ from sympy.stats import Exponential, density
 # ## The data
 #
 # To try an estimator: samples of these sizes, drawn from an exponential distribution
-# whose true rate is `TRUE_RATE`.
+# whose true rate is `TRUE_RATE`; and `CHECK_DATA`, the five points of the web page's
+# "Check your answer" box.
 
 # %%
 # --8<-- [start:data]
 TRUE_RATE = 2.5
 SIZES = [10, 100, 1_000, 10_000, 100_000]
+CHECK_SEED = 2026
+CHECK_DATA = np.round(np.random.default_rng(CHECK_SEED).exponential(1 / TRUE_RATE, size=5), 2)
 # --8<-- [end:data]
 
 # %% [markdown] tags=["your-turn"]
@@ -43,6 +46,8 @@ SIZES = [10, 100, 1_000, 10_000, 100_000]
 # for n in SIZES:
 #     x = rng.exponential(scale=1 / TRUE_RATE, size=n)
 #     print(n, exponential_mle(x))
+#
+# print(exponential_mle(CHECK_DATA))  # the number the web page's answer box expects
 
 # %% [markdown] tags=["solution"]
 # ## The derivation

@@ -5,8 +5,8 @@
 # parameters. Output the number of parameters for each layer and the total number of
 # parameters in the model.
 #
-# Generated from `snippets/vgg11_parameters.py`, the file the website runs and the test
-# suite checks. It needs PyTorch and torchvision, and downloads nothing.
+# The exercise's web page runs this same code and checks its answers. It needs PyTorch
+# and torchvision, and downloads nothing.
 
 # %%
 from __future__ import annotations
