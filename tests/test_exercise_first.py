@@ -288,6 +288,26 @@ def test_numbers_are_read_as_people_write_them(visit):
     assert "point" in submit(page, "vgg-total", "2,5")
 
 
+@needs_chromium
+def test_a_matrix_pasted_from_python_is_read(visit):
+    """What NumPy and PyTorch print, or a nested list, pasted into a matrix box."""
+    import numpy as np
+    import torch
+
+    page = visit("exercises/convolution/")
+    a = CONV["a"]
+    pasted = [
+        str(np.array(a)),  # [[ 3  3  1]\n [ 2  2  3]...]]
+        repr(np.array(a, dtype=float)),  # array([[ 3.,  3.,  1.], ...])
+        repr(torch.tensor(a, dtype=torch.float64)),  # tensor([[...]], dtype=torch.float64)
+        str(a),  # [[3, 3, 1], [2, 2, 3], [5, 3, -1]]: one line
+    ]
+    for text in pasted:
+        assert submit(page, "conv-a", text).startswith("Correct"), text
+    wrong = str(np.array(a) + np.eye(3, dtype=int))
+    assert "row 1, column 1" in submit(page, "conv-a", wrong), wrong
+
+
 def test_expected_values_come_from_the_build_not_the_markdown(built_site):
     """The forms carry the sheet's answers, and no page source types them."""
     html = (built_site / "exercises/convolution/index.html").read_text(encoding="utf-8")

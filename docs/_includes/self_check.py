@@ -24,11 +24,11 @@ def self_check(key: str, label: str, expected, *, rel_tol: float = 0.0, instruct
         expected = [[_number(v) for v in row] for row in expected]
         assert expected and all(len(row) == len(expected[0]) for row in expected), expected
         instructions = instructions or (
-            f"{len(expected)} rows of {len(expected[0])} entries: one row per line, entries "
-            "separated by spaces or commas. Ctrl+Enter (or the button) checks."
+            "One row per line, entries separated by spaces or commas (or paste what NumPy "
+            "or PyTorch prints). Ctrl+Enter (or the button) checks."
         )
         field = (
-            f'<textarea id="check-{key}" name="answer" rows="{len(expected)}" cols="16" '
+            f'<textarea id="check-{key}" name="answer" rows="4" cols="16" '
             f'aria-describedby="check-{key}-help" spellcheck="false" autocomplete="off" '
             'autocapitalize="off"></textarea>'
         )

@@ -62,8 +62,18 @@
     return { ok: false, text: "Not yet: that is not the answer. Try again." };
   }
 
+  // A matrix pasted from Python (NumPy's array, PyTorch's tensor or a nested list): keep
+  // the numbers, one row per line.
+  function unwrap(raw) {
+    return raw
+      .replace(/\]\s*,?\s*\[/g, "\n")
+      .replace(/\b(?:tensor|array)\(/g, " ")
+      .replace(/,?\s*dtype\s*=\s*[\w.]+/g, " ")
+      .replace(/[\[\]()]/g, " ");
+  }
+
   function checkMatrix(raw, want, relTol) {
-    var lines = raw
+    var lines = unwrap(raw)
       .split(/\r?\n|;/)
       .map(function (line) { return line.trim(); })
       .filter(function (line) { return line !== ""; });
