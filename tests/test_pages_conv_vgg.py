@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 from conftest import ROOT, mkdocs_build
+from test_pages_mle_influence import blocks_in_order
 from test_site import edit, matrices
 
 pytestmark = pytest.mark.site
@@ -58,17 +59,8 @@ def solution(page: BeautifulSoup):
 
 
 def boxes_in_order(fold) -> list[str]:
-    """The solution's direct children, named: 'remember', 'mistakes' or a heading's text."""
-    names = []
-    for child in fold.find_all(recursive=False):
-        classes = child.get("class") or []
-        if "remember" in classes:
-            names.append("remember")
-        elif "mistakes" in classes:
-            names.append("mistakes")
-        elif child.name in ("h2", "h3"):
-            names.append(child.get_text().replace("¶", "").strip())
-    return names
+    """The solution's boxes and h2/h3 headings, in reading order."""
+    return blocks_in_order(fold, headings=("h2", "h3"))
 
 
 @pytest.mark.parametrize("path", [CONV_PAGE, VGG_PAGE])

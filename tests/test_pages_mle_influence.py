@@ -57,7 +57,7 @@ def number(label: str, s: str) -> float:
     return float(found.group(1))
 
 
-def blocks_in_order(fold: Tag) -> list[str]:
+def blocks_in_order(fold: Tag, headings: tuple[str, ...] = ("h2",)) -> list[str]:
     """The solution's top-level parts, in reading order: boxes, headings, folds."""
     names = []
     for child in fold.find_all(recursive=False):
@@ -66,7 +66,7 @@ def blocks_in_order(fold: Tag) -> list[str]:
             names.append("remember")
         elif "mistakes" in classes:
             names.append("mistakes")
-        elif child.name == "h2":
+        elif child.name in headings:
             names.append(child.get_text().strip("¶").strip())
         elif child.name == "details":
             names.append("fold: " + child.summary.get_text().strip())
