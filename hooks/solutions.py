@@ -28,7 +28,19 @@ from mkdocs.structure.files import InclusionLevel
 log = logging.getLogger("mkdocs.hooks.solutions")
 
 # (tag, class) of what a problems-only page leaves out.
-REMOVE = [("details", "solution"), ("div", "self-check"), ("span", "solutions-only")]
+REMOVE = [
+    ("details", "solution"),
+    ("div", "self-check"),
+    ("span", "solutions-only"),
+    ("button", "solutions-toggle"),
+]
+# An exercise page's "Show all solutions" button, under its title. It is in the HTML, not
+# added by a script after the first paint, so nothing on the first screen moves when the
+# script runs (layout shift); docs/assets/solutions.js makes it work.
+TOGGLE = (
+    '<button type="button" class="md-button solutions-toggle" aria-pressed="false">'
+    "Show all solutions</button>"
+)
 ID = re.compile(r'\bid="([^"]+)"')
 
 
@@ -73,6 +85,14 @@ def on_config(config):
             if not (isinstance(entry, dict) and "Solved notebooks" in entry)
         ]
     return config
+
+
+def on_page_content(html_text: str, page, config, files) -> str:
+    """Put the toggle under the title of each exercise page that has solution folds."""
+    has_folds = re.search(r'<details class="[^"]*\bsolution\b', html_text)
+    if page.file.src_uri.startswith("exercises/") and has_folds and "</h1>" in html_text:
+        html_text = html_text.replace("</h1>", "</h1>\n" + TOGGLE, 1)
+    return html_text
 
 
 def on_files(files, config):

@@ -1,4 +1,4 @@
-/* Folded solutions: a "Show all solutions" toggle on each page that has them, and a
+/* Folded solutions: the "Show all solutions" toggle of each exercise page, and a
    link to an anchor inside a fold opens the fold (on load, on hashchange, on click). */
 (function () {
   "use strict";
@@ -15,22 +15,17 @@
     button.setAttribute("aria-pressed", allOpen ? "true" : "false");
   }
 
-  function addToggle() {
-    var article = document.querySelector("article");
-    if (!article || article.querySelector(".solutions-toggle") || solutions().length === 0) return;
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = "md-button solutions-toggle";
-    button.setAttribute("aria-pressed", "false");
-    button.textContent = "Show all solutions";
+  /* The button is in the page's HTML (hooks/solutions.py puts it under the title of each
+     exercise page with solution folds); this makes it work. */
+  function wireToggle() {
+    var button = document.querySelector("article .solutions-toggle");
+    if (!button || button.hasAttribute("data-wired")) return;
+    button.setAttribute("data-wired", "");
     button.addEventListener("click", function () {
       var show = button.getAttribute("aria-pressed") !== "true";
       solutions().forEach(function (d) { d.open = show; });
       syncToggle();
     });
-    var heading = article.querySelector("h1");
-    if (heading) heading.insertAdjacentElement("afterend", button);
-    else article.insertBefore(button, article.firstChild);
   }
 
   /* Open every closed <details> around the element the hash names, then scroll to it. */
@@ -48,7 +43,7 @@
   }
 
   function init() {
-    addToggle();
+    wireToggle();
     syncToggle();
     reveal(window.location.hash);
   }
