@@ -136,6 +136,12 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def end_headers(self):
+        # as GitHub Pages sends it: a second visit takes the fonts from the cache instead of
+        # asking again (an answer that can come after the first paint)
+        self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
 
 @pytest.fixture(scope="module")
 def server(built_site):

@@ -503,7 +503,9 @@ LAYOUT_SHIFT = """async () => {
     .filter(e => !e.hadRecentInput)
     .map(e => ({value: e.value, nodes: e.sources.map(s => s.node && s.node.nodeName)}));
 }"""
-MAX_LAYOUT_SHIFT = 0.01
+# Lighthouse's "good" is below 0.1; a loaded machine sometimes shows 0.012 on a notebook page
+# (its download buttons); the old button gave 0.047-0.066 here.
+MAX_LAYOUT_SHIFT = 0.025
 
 
 @pytest.mark.parametrize("name", PAGES)
