@@ -37,6 +37,7 @@ RENDERER = Path(__file__).with_name("katex_render.cjs")
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
 CSS_SOURCE = "katex-swap.min.css"  # KaTeX's CSS with font-display: swap
 CSS_URL = "assets/katex/katex.min.css"
+FONTS_URL = "assets/katex/fonts"
 
 MATH = re.compile(r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.DOTALL)
 MATHML = re.compile(r'<span class="katex-mathml">(.*?)</span>', re.DOTALL)
@@ -158,11 +159,21 @@ def _replace(match: re.Match, page) -> str:
 
 
 def on_post_page(output: str, page, config) -> str:
-    """Link KaTeX's CSS from the pages that have math, and only from those."""
+    """Put KaTeX's CSS into the <head> of the pages that have math, and only of those: a
+    linked style sheet is one more request that the first paint waits for. Its fonts stay
+    files, fetched only when drawn (url(fonts/...) made relative to the page)."""
     if page.file.src_uri not in _math_pages:
         return output
-    href = get_relative_url(CSS_URL, page.url)
-    return output.replace("</head>", f'<link rel="stylesheet" href="{href}">\n</head>', 1)
+    fonts = get_relative_url(FONTS_URL, page.url)
+    css = _katex_css().replace("url(fonts/", f"url({fonts}/")
+    return output.replace("</head>", f"<style>{css}</style>\n</head>", 1)
+
+
+def _katex_css() -> str:
+    path = KATEX_DIST / CSS_SOURCE
+    if not path.is_file():
+        return ""  # on_post_build says what is missing
+    return path.read_text(encoding="utf-8")
 
 
 def on_post_build(config) -> None:
