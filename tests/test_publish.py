@@ -13,6 +13,7 @@ import re
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urljoin, urlparse
 
 import pytest
@@ -165,3 +166,25 @@ def test_missing_nested_path_shows_the_styled_404_page(pages_server, browser):
 def test_site_url_comes_from_the_environment():
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert re.search(r"^site_url: !ENV \[SITE_URL, ", config, re.MULTILINE)
+
+
+def test_served_home_page_says_how_to_make_the_handouts_instead_of_linking_404s():
+    """`make serve` has no sheet.pdf or solutions.pdf (`make pdf` prints them): the home
+    page says how to make them; a build (`make pdf`, the Pages workflow) links them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("publish_hook", ROOT / "hooks" / "publish.py")
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    source = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    line = re.search(r'<p class="handouts">.*?</p>', source, re.DOTALL).group()
+    home = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))
+    other = SimpleNamespace(file=SimpleNamespace(src_uri="verification.md"))
+    html = f"<h1>Home</h1>\n{line}\n<p>more</p>"
+
+    hook.on_startup(command="build", dirty=False)
+    assert hook.on_page_content(html, home, None, None) == html  # built: the links stay
+    hook.on_startup(command="serve", dirty=False)
+    served = hook.on_page_content(html, home, None, None)
+    assert ".pdf" not in served and "make pdf" in served and "<p>more</p>" in served
+    assert hook.on_page_content(html, other, None, None) == html
