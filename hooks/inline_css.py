@@ -14,23 +14,25 @@ import re
 from pathlib import Path
 
 log = logging.getLogger("mkdocs.hooks.inline_css")
+_sheets: list[tuple[str, str]] = []  # (path in the site, CSS text), read once per build
 
 
-def style_sheets(config) -> list[tuple[str, str]]:
-    """(path in the site, CSS text) of each extra_css entry; none may hold a url()."""
-    sheets = []
+def on_config(config):
+    """Read each extra_css entry (a `mkdocs serve` rebuild reads them again); none may hold
+    a url()."""
+    _sheets.clear()
     for entry in config.extra_css:
         path = str(entry)
         css = (Path(config.docs_dir) / path).read_text(encoding="utf-8")
         if "url(" in css:  # a relative url() would resolve against the page, not the sheet
             log.error("%s has a url(): link it instead of inlining it (hooks/inline_css.py)", path)
             continue
-        sheets.append((path, css))
-    return sheets
+        _sheets.append((path, css))
+    return config
 
 
 def on_post_page(output: str, page, config) -> str:
-    for path, css in style_sheets(config):
+    for path, css in _sheets:
         link = re.compile(rf'<link rel="stylesheet" href="[^"]*?{re.escape(path)}">')
         style = f"<style>{css}</style>"
         output, count = link.subn(lambda _, style=style: style, output, count=1)

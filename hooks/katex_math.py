@@ -5,9 +5,9 @@ pymdownx.arithmatex (generic mode) marks the math in each page. At ``on_env`` th
 sends every formula of the site to one Node process (hooks/katex_render.cjs), which
 renders each with KaTeX, the npm package pinned in package-lock.json (``make`` runs
 ``npm ci``). KaTeX lays formulas out in HTML and CSS with its own fonts, so aligned
-derivations, operator spacing and accents look the same in every browser. Its CSS and
-fonts are copied into the site (``assets/katex/``) and linked only from pages with math:
-no CDN, no request to another host.
+derivations, operator spacing and accents look the same in every browser. Its fonts are
+copied into the site (``assets/katex/fonts/``) and its CSS goes into the pages with math,
+only those: no CDN, no request to another host.
 
 What fails the build (under ``mkdocs build --strict``, where errors count), naming the page:
 - TeX that KaTeX does not accept (unknown commands; ``strict: "error"`` also refuses
@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 RENDERER = Path(__file__).with_name("katex_render.cjs")
 KATEX_DIST = ROOT / "node_modules" / "katex" / "dist"
 CSS_SOURCE = "katex-swap.min.css"  # KaTeX's CSS with font-display: swap
-CSS_URL = "assets/katex/katex.min.css"
 FONTS_URL = "assets/katex/fonts"
 
 MATH = re.compile(r'<(?P<tag>span|div) class="arithmatex">(?P<tex>.*?)</(?P=tag)>', re.DOTALL)
@@ -56,6 +55,7 @@ RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")
 _cache: dict[tuple[str, bool], tuple[str | None, str]] = {}
 _math_pages: set[str] = set()  # src_uri of this build's pages with math
 _pages: list = []
+_css: list[str] = []  # KaTeX's CSS, read once per build
 
 
 def _split(raw: str) -> tuple[str, bool]:
@@ -101,6 +101,8 @@ def render(items: list[tuple[str, bool]]) -> list[tuple[str | None, str]]:
 
 def on_config(config):
     _pages.clear()
+    path = KATEX_DIST / CSS_SOURCE  # missing: on_post_build says so
+    _css[:] = [path.read_text(encoding="utf-8") if path.is_file() else ""]
     _math_pages.clear()
     return config
 
@@ -165,26 +167,16 @@ def on_post_page(output: str, page, config) -> str:
     if page.file.src_uri not in _math_pages:
         return output
     fonts = get_relative_url(FONTS_URL, page.url)
-    css = _katex_css().replace("url(fonts/", f"url({fonts}/")
+    css = _css[0].replace("url(fonts/", f"url({fonts}/")
     return output.replace("</head>", f"<style>{css}</style>\n</head>", 1)
 
 
-def _katex_css() -> str:
-    path = KATEX_DIST / CSS_SOURCE
-    if not path.is_file():
-        return ""  # on_post_build says what is missing
-    return path.read_text(encoding="utf-8")
-
-
 def on_post_build(config) -> None:
-    """Serve KaTeX's CSS and fonts from the site itself."""
+    """Serve KaTeX's fonts from the site itself (its CSS is in each page with math)."""
     if not (KATEX_DIST / CSS_SOURCE).is_file():
         log.error("node_modules/katex is missing: run `make` (it runs `npm ci`)")
         return
-    target = Path(config.site_dir) / CSS_URL
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(KATEX_DIST / CSS_SOURCE, target)
-    shutil.copytree(KATEX_DIST / "fonts", target.parent / "fonts", dirs_exist_ok=True)
+    shutil.copytree(KATEX_DIST / "fonts", Path(config.site_dir) / FONTS_URL, dirs_exist_ok=True)
 
 
 def check_headings(toc, where: str) -> None:

@@ -60,14 +60,22 @@ def COPY_IGNORE(folder: str, names: list[str]) -> set[str]:
     return ignored
 
 
-def load_snippet(name: str):
-    """Import snippets/<name>.py as a module, the way a reader would run the file."""
-    path = SNIPPETS / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"snippet_{name}", path)
+def _load(path: Path, module_name: str):
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def load_snippet(name: str):
+    """Import snippets/<name>.py as a module, the way a reader would run the file."""
+    return _load(SNIPPETS / f"{name}.py", f"snippet_{name}")
+
+
+def load_hook(name: str):
+    """Import hooks/<name>.py as a module, to call its functions directly."""
+    return _load(ROOT / "hooks" / f"{name}.py", f"{name}_hook")
 
 
 def run_snippet(name: str) -> str:

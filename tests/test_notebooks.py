@@ -9,14 +9,13 @@ as a student would open them.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, SNIPPETS
+from conftest import SNIPPETS, load_hook
 from nbclient import NotebookClient
 from test_conv2d import SHEET_ANSWERS
 from test_exercise_first import MEAN_RATE
@@ -129,9 +128,7 @@ def test_the_solved_script_is_the_snippet_without_markers_and_turns(built_site):
 
 # --- the hook's rules for tags and markers ---
 
-spec = importlib.util.spec_from_file_location("notebooks_hook", ROOT / "hooks" / "notebooks.py")
-hook = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(hook)
+hook = load_hook("notebooks")
 
 
 def test_strip_markers_closes_the_gap():

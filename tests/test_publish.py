@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from urllib.parse import urljoin, urlparse
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_hook
 from test_browser import CHROMIUM as _  # noqa: F401  (skips when Chromium is missing)
 
 pytestmark = pytest.mark.site
@@ -171,13 +171,9 @@ def test_site_url_comes_from_the_environment():
 def test_served_home_page_says_how_to_make_the_handouts_instead_of_linking_404s():
     """`make serve` has no sheet.pdf or solutions.pdf (`make pdf` prints them): the home
     page says how to make them; a build (`make pdf`, the Pages workflow) links them."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("publish_hook", ROOT / "hooks" / "publish.py")
-    hook = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hook)
+    hook = load_hook("publish")
     source = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
-    line = re.search(r'<p class="handouts">.*?</p>', source, re.DOTALL).group()
+    line = hook.HANDOUTS.search(source).group()
     home = SimpleNamespace(file=SimpleNamespace(src_uri="index.md"))
     other = SimpleNamespace(file=SimpleNamespace(src_uri="verification.md"))
     html = f"<h1>Home</h1>\n{line}\n<p>more</p>"
