@@ -35,6 +35,12 @@ def measure(browser, base: str, site: Path) -> dict:
         fetched: set[str] = set()
         page.on("requestfinished", lambda r, f=fetched: f.add(urlparse(r.url).path))
         page.goto(base + url, wait_until="networkidle")
+        # Material asks for the search index after the load; on a busy machine "network
+        # idle" can come first, and the page would be measured without it
+        for _ in range(100):
+            if any(path.endswith("search_index.json") for path in fetched):
+                break
+            page.wait_for_timeout(100)
         context.close()
         files = []
         for path in sorted(fetched):
