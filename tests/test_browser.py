@@ -34,6 +34,7 @@ Chromium missing: the tests fail when CI=true, and skip (with the reason) elsewh
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -201,6 +202,31 @@ def set_view(page, view: View) -> None:
         page.set_viewport_size({"width": view.width, "height": HEIGHT[view.width]})
         settle(page)
     set_palette(page, view.scheme)
+    read_through(page)
+
+
+def read_through(page) -> None:
+    """Scroll every block that the browser draws only near the screen (content-visibility:
+    auto: the notebook cells) into view once, as a reader going down the page does, then
+    back to the top, waiting each time until the page is idle. What the page does when a
+    block is drawn (keyboard access to what scrolls sideways) has then happened before
+    the checks look at the block."""
+    page.evaluate(
+        """async () => {
+          const frames = () =>
+            new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))
+              .then(() => new Promise(r => requestIdleCallback(r)));  // the page's idle work
+          const blocks = [...document.querySelectorAll("article *")]
+            .filter(el => getComputedStyle(el).contentVisibility === "auto");
+          for (const el of blocks) {
+            el.scrollIntoView();
+            await frames();
+          }
+          window.scrollTo(0, 0);
+          await document.fonts.ready;
+          await frames();
+        }"""
+    )
 
 
 def tab_passes(page) -> list[int]:
@@ -347,13 +373,24 @@ def inspect(browser, base: str, name: str) -> Failures:
                 select_tabs(page, 0)
                 SCREENSHOTS.mkdir(exist_ok=True)
                 shot = SCREENSHOTS / f"{name.replace('/', '__')}__{SCREENSHOT_OF[view]}.png"
-                page.screenshot(path=str(shot), full_page=True)
+                screenshot(page, shot)
         failures["load"] = (
             [("any", f"console error: {m}") for m in visit.console_errors]
             + [("any", f"page error: {m}") for m in visit.page_errors]
             + [("any", f"request to another host: {u}") for u in visit.outside]
         )
     return {check: found for check, found in failures.items() if check in CHECKS}
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page as a reader who scrolls through it sees it. A full-page screenshot
+    does not scroll, so the blocks drawn only near the screen (content-visibility: auto,
+    the notebook cells) would be blank: they are all drawn for the picture."""
+    sheet = page.add_style_tag(content="* { content-visibility: visible !important; }")
+    settle(page)
+    page.screenshot(path=str(path), full_page=True)
+    sheet.evaluate("el => el.remove()")
+    settle(page)
 
 
 def report(name: str, failures: Failures, most: int = 8) -> str:
@@ -573,3 +610,77 @@ def test_palette_toggle_switches_light_and_dark(browser, server):
         page.locator("label.md-header__button[for^='__palette']:visible").first.click()
         page.wait_for_timeout(200)
         assert scheme() == first
+    # and the transitions are off while the palette switches, on again after (Material's
+    # own rule for it is removed from its style sheet: hooks/theme_fixes.py)
+    with Visit(browser, server + "/exercises/convolution/") as visit:
+        durations = visit.page.evaluate(
+            """async () => {
+              const link = document.querySelector(".md-typeset a");
+              const before = getComputedStyle(link).transitionDuration;
+              document.querySelector("input[name='__palette']:not(:checked)").click();
+              const during = getComputedStyle(link).transitionDuration;
+              await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(
+                () => requestAnimationFrame(r))));
+              return [before, during, getComputedStyle(link).transitionDuration];
+            }"""
+        )
+        before, during, after = durations
+        assert before != "0s" and during == "0s" and after == before, durations
+
+
+# Speed on a phone (README, "Speed"). Style work while a page loads, counted in Chromium's
+# trace: the elements each style pass touched, summed over the load, against the elements
+# of the page. Counted, not timed: a busy machine changes the time, not the count. On the
+# longest page, Material's start-up used to restyle the whole page 7 times (13 elements
+# restyled per element of the page); now off-screen notebook cells are not styled until
+# they come near the screen, and two of those passes are gone (hooks/theme_fixes.py).
+MAX_RESTYLED_PER_ELEMENT = 4
+
+
+def test_a_long_notebook_page_styles_only_what_is_near_the_screen(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": HEIGHT[390]})
+    try:
+        page = context.new_page()
+        browser.start_tracing(page=page, categories=["devtools.timeline"])
+        page.goto(server + "/notebooks/influence_functions/", wait_until="load")
+        settle(page)
+        page.wait_for_timeout(1000)  # Material's start-up, the page's idle work
+        events = json.loads(browser.stop_tracing())["traceEvents"]
+        elements = page.evaluate("document.getElementsByTagName('*').length")
+        drawn = page.evaluate(
+            """() => [...document.querySelectorAll(".jp-Notebook > .jp-Cell")].map(
+                 cell => cell.firstElementChild.checkVisibility({contentVisibilityAuto: true}))"""
+        )
+        # a cell scrolled to is drawn, and what scrolls sideways in it gets keyboard access
+        page.evaluate(
+            """async () => {
+              [...document.querySelectorAll(".jp-Notebook > .jp-Cell")].at(-2).scrollIntoView();
+              await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+              await new Promise(r => requestIdleCallback(r));
+            }"""
+        )
+        later = page.evaluate(
+            """() => {
+              const cell = [...document.querySelectorAll(".jp-Notebook > .jp-Cell")].at(-2);
+              const wide = [...cell.querySelectorAll("*")].filter(el =>
+                ["auto", "scroll"].includes(getComputedStyle(el).overflowX) &&
+                el.scrollWidth > el.clientWidth + 1);
+              return {drawn: cell.firstElementChild.checkVisibility({contentVisibilityAuto: true}),
+                      wide: wide.length,
+                      reachable: wide.filter(el => el.tabIndex >= 0 ||
+                                                   el.querySelector("[tabindex]")).length};
+            }"""
+        )
+    finally:
+        context.close()
+    restyled = sum(
+        e.get("args", {}).get("elementCount", 0)
+        for e in events
+        if e.get("name") == "UpdateLayoutTree"
+    )
+    assert drawn[:3] == [True] * 3 and drawn[-1] is False, f"cells drawn at load: {drawn}"
+    assert restyled <= MAX_RESTYLED_PER_ELEMENT * elements, (
+        f"{restyled} elements restyled while the page loaded, {restyled / elements:.1f} per "
+        f"element of the page ({elements}); at most {MAX_RESTYLED_PER_ELEMENT}"
+    )
+    assert later["drawn"] and later["wide"] > 0 and later["reachable"] == later["wide"], later

@@ -8,10 +8,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import ROOT, SNIPPETS, build_env, copy_project, mkdocs_build
+from conftest import ROOT, SNIPPETS, build_env, copy_project, load_hook, mkdocs_build
 
 pytestmark = pytest.mark.site
 
@@ -399,6 +400,24 @@ def test_fault_gate_plot_black_text_on_transparent(project_copy, tmp_path):
 
 
 # --- reproducibility: two builds of the same sources are byte-identical ---
+
+
+def test_materials_restyling_rule_is_gone_and_fixes_say_when_they_no_longer_apply(
+    built_site, caplog
+):
+    """hooks/theme_fixes.py: the built palette sheet has no [data-md-color-switching] rule
+    (it restyled every element twice per page load), and the 404 page's search dialog has
+    a name too. If Material's markup changes so that a fix no longer applies, the build
+    says so."""
+    sheets = list((built_site / "assets" / "stylesheets").glob("palette.*.min.css"))
+    assert sheets and not any("data-md-color-switching" in p.read_text() for p in sheets)
+    assert 'role="dialog" aria-label="Search"' in (built_site / "404.html").read_text()
+
+    hook = load_hook("theme_fixes")
+    page_ = SimpleNamespace(file=SimpleNamespace(src_uri="x.md"))
+    with caplog.at_level("ERROR"):
+        hook.on_post_page("<body><div class='md-search'></div></body>", page_, None)
+    assert "x.md: Material's search dialog markup changed" in caplog.text
 
 
 def test_two_builds_are_byte_identical(built_site, tmp_path):
