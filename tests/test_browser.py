@@ -684,3 +684,27 @@ def test_a_long_notebook_page_styles_only_what_is_near_the_screen(browser, serve
         f"element of the page ({elements}); at most {MAX_RESTYLED_PER_ELEMENT}"
     )
     assert later["drawn"] and later["wide"] > 0 and later["reachable"] == later["wide"], later
+
+
+def test_a_table_of_contents_link_lands_on_its_heading_in_a_long_notebook(browser, server):
+    """The cells drawn on the way change height as the link's scroll passes them: the
+    heading must still end where a direct visit to its address puts it (overrides/main.html
+    scrolls to it again once the scroll has ended)."""
+    url = server + "/notebooks/influence_functions/"
+    top = "id => Math.round(document.getElementById(id).getBoundingClientRect().top)"
+    with Visit(browser, url) as visit:
+        link = visit.page.locator(".md-sidebar--secondary a.md-nav__link").last
+        target = link.get_attribute("href").split("#")[1]
+        link.click()
+        visit.page.wait_for_timeout(1500)
+        clicked = visit.page.evaluate(top, target)
+    with Visit(browser, f"{url}#{target}") as visit:
+        visit.page.wait_for_timeout(500)
+        direct = visit.page.evaluate(top, target)
+        # where the browser puts a target: its scroll margin (Material's, under the header)
+        margin = visit.page.evaluate(
+            "id => parseFloat(getComputedStyle(document.getElementById(id)).scrollMarginTop)",
+            target,
+        )
+    where = f"#{target}: {clicked} px from the top after the click, {direct} on a direct visit"
+    assert abs(clicked - margin) <= 2 and abs(direct - margin) <= 2, f"{where}, margin {margin}"
