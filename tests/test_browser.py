@@ -708,3 +708,27 @@ def test_a_table_of_contents_link_lands_on_its_heading_in_a_long_notebook(browse
         )
     where = f"#{target}: {clicked} px from the top after the click, {direct} on a direct visit"
     assert abs(clicked - margin) <= 2 and abs(direct - margin) <= 2, f"{where}, margin {margin}"
+
+
+def test_keyboard_focus_is_visible_on_a_notebook_page(browser, server):
+    """JupyterLab's CSS removes every focus outline (WCAG 2.4.7): each element the keyboard
+    reaches inside a notebook shows one (docs/assets/extra.css)."""
+    with Visit(browser, server + "/notebooks/vgg11_parameters/") as visit:
+        page = visit.page
+        seen = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            state = page.evaluate(
+                """() => {
+                  const el = document.activeElement;
+                  if (!el.closest(".jupyter-wrapper")) return null;
+                  const s = getComputedStyle(el);
+                  return {what: el.tagName + "." + el.className, style: s.outlineStyle,
+                          width: parseFloat(s.outlineWidth)};
+                }"""
+            )
+            if state:
+                seen.append(state)
+    assert len(seen) >= 3, f"the keyboard reached {len(seen)} elements in the notebook"
+    unseen = [s for s in seen if s["style"] == "none" or s["width"] < 1]
+    assert not unseen, f"focused without an outline: {unseen[:3]}"
