@@ -213,9 +213,12 @@ def read_through(page) -> None:
     the checks look at the block."""
     page.evaluate(
         """async () => {
+          // two frames, then the page's idle work; never longer than a second each
+          const within = (ms, wait) => Promise.race([new Promise(wait),
+                                                     new Promise(r => setTimeout(r, ms))]);
           const frames = () =>
-            new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))
-              .then(() => new Promise(r => requestIdleCallback(r)));  // the page's idle work
+            within(1000, r => requestAnimationFrame(() => requestAnimationFrame(r)))
+              .then(() => within(1000, r => requestIdleCallback(r, {timeout: 1000})));
           const blocks = [...document.querySelectorAll("article *")]
             .filter(el => getComputedStyle(el).contentVisibility === "auto");
           for (const el of blocks) {
@@ -656,7 +659,7 @@ def test_a_long_notebook_page_styles_only_what_is_near_the_screen(browser, serve
             """async () => {
               [...document.querySelectorAll(".jp-Notebook > .jp-Cell")].at(-2).scrollIntoView();
               await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
-              await new Promise(r => requestIdleCallback(r));
+              await new Promise(r => requestIdleCallback(r, {timeout: 1000}));
             }"""
         )
         later = page.evaluate(
