@@ -171,6 +171,68 @@ def test_a_link_to_an_anchor_inside_a_fold_opens_it(visit):
     assert page.locator("#the-answers").is_visible()
 
 
+# A closed fold's formulas come as text in <noscript class="math-lazy"> (hooks/katex_math.py)
+# and become HTML when the fold opens (overrides/main.html). What each fold holds, and
+# what it holds one frame after it is opened, before it is drawn:
+OPEN_EACH_FOLD = """async () => {
+  const folds = [...document.querySelectorAll("article details:not([open])")]
+    .filter((d) => !d.parentElement.closest("details"));
+  const result = [];
+  for (const fold of folds) {
+    const lazy = fold.querySelectorAll("noscript.math-lazy").length;
+    const before = fold.querySelectorAll(".katex").length;
+    fold.open = true;
+    await new Promise((r) => requestAnimationFrame(r));
+    result.push({lazy, before, after: fold.querySelectorAll(".katex").length,
+                 left: fold.querySelectorAll("noscript.math-lazy").length});
+  }
+  return result;
+}"""
+FORMULAS = "[...document.querySelectorAll('article .katex')].map(k => k.textContent)"
+ELEMENTS = "document.querySelectorAll('*').length"
+# What an exercise page gives the browser to parse on load (influence functions: 16,000
+# with its folds' formulas as HTML, 6,600 without).
+MAX_ELEMENTS_ON_LOAD = 7_000
+
+
+@needs_chromium
+@pytest.mark.parametrize("name", sorted(SOLUTION_TEXT))
+def test_a_folds_formulas_become_html_when_it_opens_and_without_javascript(
+    browser, server, visit, name
+):
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        plain = context.new_page()
+        plain.goto(server + "/" + url(name), wait_until="load")
+        without_js = plain.evaluate(FORMULAS)  # the noscript content, read as HTML
+        elements_without_js = plain.evaluate(ELEMENTS)
+    finally:
+        context.close()
+
+    page = visit(url(name))
+    elements = page.evaluate(ELEMENTS)
+    assert elements <= MAX_ELEMENTS_ON_LOAD, f"{name}: {elements} elements on load"
+    folds = page.evaluate(OPEN_EACH_FOLD)
+    lazy = sum(f["lazy"] for f in folds)
+    assert lazy >= 3, f"{name}: {lazy} formulas are left for later in its closed folds"
+    assert elements < elements_without_js - 10 * lazy, (name, elements, elements_without_js)
+    for i, fold in enumerate(folds):
+        assert fold["before"] == 0, f"{name}, fold {i + 1}: a formula parsed as HTML on load"
+        assert fold["left"] == 0 and fold["after"] >= fold["lazy"], (
+            f"{name}, fold {i + 1}: its formulas were not HTML when it was first drawn: {fold}"
+        )
+    assert page.evaluate(FORMULAS) == without_js, f"{name}: formulas differ from the HTML"
+    assert len(without_js) >= lazy
+
+
+@needs_chromium
+def test_printing_turns_every_folded_formula_into_html(visit):
+    page = visit("exercises/mle-exponential/")
+    assert page.evaluate("document.querySelectorAll('noscript.math-lazy').length") > 0
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    assert page.evaluate("document.querySelectorAll('noscript.math-lazy').length") == 0
+
+
 @needs_chromium
 def test_search_finds_text_that_only_a_solution_holds(visit):
     page = visit("")
