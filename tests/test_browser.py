@@ -34,6 +34,7 @@ Chromium missing: the tests fail when CI=true, and skip (with the reason) elsewh
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import re
@@ -687,6 +688,46 @@ def test_a_long_notebook_page_styles_only_what_is_near_the_screen(browser, serve
         f"element of the page ({elements}); at most {MAX_RESTYLED_PER_ELEMENT}"
     )
     assert later["drawn"] and later["wide"] > 0 and later["reachable"] == later["wide"], later
+
+
+def test_a_font_that_arrives_restyles_no_formula(browser, server):
+    """KaTeX's fonts arrive while the page loads. Chromium sized the screen readers' MathML
+    from the math font's tables, so each font restyled every MathML element of the page
+    (290-360 on the MLE notebook, in Chromium's invalidation trace at 4x CPU throttling);
+    docs/assets/extra.css sizes it like its parent."""
+    context = browser.new_context(viewport={"width": 390, "height": HEIGHT[390]})
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})  # fonts arrive mid-load
+        browser.start_tracing(
+            page=page,
+            categories=[
+                "devtools.timeline",
+                "disabled-by-default-devtools.timeline.invalidationTracking",
+            ],
+        )
+        page.goto(server + "/notebooks/mle_exponential/", wait_until="load")
+        page.evaluate("document.fonts.ready.then(() => 0)")
+        settle(page)
+        events = json.loads(browser.stop_tracing())["traceEvents"]
+        fonts = page.evaluate(
+            "[...document.fonts].filter(f => f.status === 'loaded' && "
+            "f.family.startsWith('KaTeX')).length"
+        )
+    finally:
+        context.close()
+    restyled = [
+        e["args"]["data"].get("nodeName", "?").split(" ")[0]
+        for e in events
+        if e.get("name") == "StyleRecalcInvalidationTracking"
+        and e.get("args", {}).get("data", {}).get("reason") == "Fonts"
+    ]
+    assert fonts >= 2, f"{fonts} KaTeX fonts loaded: the test saw no font arrive"
+    assert not restyled, (
+        f"{len(restyled)} elements restyled because a font arrived: "
+        f"{sorted(collections.Counter(restyled).items())[:8]}"
+    )
 
 
 # Each getComputedStyle() call counted, from before the page's first script.
