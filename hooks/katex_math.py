@@ -14,7 +14,7 @@ written inside ``<noscript class="math-lazy">``. With JavaScript on, the browser
 as one piece of text instead of a hundred elements, and the page's script
 (overrides/main.html) makes it HTML when the fold opens, before the fold is drawn. Without
 JavaScript the browser reads it as HTML at once. A closed fold holds most of an exercise
-page's math: the influence-functions page loads 6,300 elements instead of 16,000.
+page's math: the influence-functions page loads 6,600 elements instead of 16,000.
 
 What fails the build (under ``mkdocs build --strict``, where errors count), naming the page:
 - TeX that KaTeX does not accept (unknown commands; ``strict: "error"`` also refuses
