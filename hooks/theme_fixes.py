@@ -10,6 +10,12 @@
   notebook page about 0.6 s each on a phone. The rule is removed from the built site's
   copy; overrides/main.html switches transitions off itself, only while the reader flips
   the palette toggle.
+- Speed: Material's bundle adds a `<meta name="color-scheme">` to the page's head on every
+  load, then sets its content. Chromium restyles every element of the page for each of the
+  two changes (its trace names them "PlatformColorChange"). The built site's bundle no
+  longer puts the element in the page; the root element takes its colour scheme from the
+  palette in docs/assets/extra.css instead (what the meta was for: the page's scroll bar
+  and background in the dark palette).
 
 Material's bundle stays a plain `<script>` at the end of `<body>`. Tried with `defer`: the
 first paint could then come before the bundle had wrapped the tables in their scroll boxes,
@@ -33,6 +39,12 @@ SWITCHING_RULE = (
     "[data-md-color-switching] :before{transition-duration:0s!important}"
 )
 
+# Material's palette component (bundle, `function li`): the element it creates, then puts in
+# the head. Only the second half goes: the component still sets the (detached) element's
+# content, which then changes nothing.
+COLOR_SCHEME_META = 'let o=x("meta",{name:"color-scheme"});document.head.appendChild(o);'
+DETACHED_META = 'let o=x("meta",{name:"color-scheme"});'
+
 
 def fix(output: str, where: str) -> str:
     if SEARCH_DIALOG not in output:
@@ -50,18 +62,25 @@ def on_post_template(output_content: str, template_name: str, config) -> str:
     return fix(output_content, template_name) if template_name.endswith(".html") else output_content
 
 
-def on_post_build(config) -> None:
-    # Checked against the theme's own sheet, so that a rebuild (mkdocs serve), which may
-    # find the site's copy already fixed, still knows whether Material changed.
-    theme_sheets = [
-        sheet
-        for d in config.theme.dirs
-        for sheet in sorted(Path(d, "assets", "stylesheets").glob("palette.*.min.css"))
-    ]
-    if not theme_sheets or SWITCHING_RULE not in theme_sheets[0].read_text(encoding="utf-8"):
-        log.error("Material's palette style sheet has no [data-md-color-switching] rule any "
-                  "more (%s); hooks/theme_fixes.py no longer removes it", theme_sheets)  # fmt: skip
+def _theme_asset(config, folder: str, pattern: str) -> Path | None:
+    """Material's own copy of an asset (not the site's, which a rebuild may find fixed)."""
+    found = [p for d in config.theme.dirs for p in sorted(Path(d, "assets", folder).glob(pattern))]
+    return found[0] if found else None
+
+
+def _patch(config, folder: str, pattern: str, old: str, new: str, what: str) -> None:
+    theme_file = _theme_asset(config, folder, pattern)
+    if theme_file is None or old not in theme_file.read_text(encoding="utf-8"):
+        log.error("Material's %s changed (%s); hooks/theme_fixes.py no longer fixes it",
+                  what, theme_file)  # fmt: skip
         return
-    built = Path(config.site_dir, "assets", "stylesheets", theme_sheets[0].name)
-    css = built.read_text(encoding="utf-8")
-    built.write_text(css.replace(SWITCHING_RULE, ""), encoding="utf-8")
+    built = Path(config.site_dir, "assets", folder, theme_file.name)
+    text = built.read_text(encoding="utf-8")
+    built.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def on_post_build(config) -> None:
+    _patch(config, "stylesheets", "palette.*.min.css", SWITCHING_RULE, "",
+           "palette style sheet: its [data-md-color-switching] rule")  # fmt: skip
+    _patch(config, "javascripts", "bundle.*.min.js", COLOR_SCHEME_META, DETACHED_META,
+           "bundle: the <meta name=color-scheme> it adds")  # fmt: skip

@@ -403,17 +403,32 @@ def test_fault_gate_plot_black_text_on_transparent(project_copy, tmp_path):
 
 
 def test_materials_restyling_rule_is_gone_and_fixes_say_when_they_no_longer_apply(
-    built_site, caplog
+    built_site, caplog, tmp_path
 ):
     """hooks/theme_fixes.py: the built palette sheet has no [data-md-color-switching] rule
-    (it restyled every element twice per page load), and the 404 page's search dialog has
+    (it restyled every element twice per page load), the bundle adds no <meta
+    name="color-scheme"> (twice more), and the 404 page's search dialog has
     a name too. If Material's markup changes so that a fix no longer applies, the build
     says so."""
+    hook = load_hook("theme_fixes")
     sheets = list((built_site / "assets" / "stylesheets").glob("palette.*.min.css"))
     assert sheets and not any("data-md-color-switching" in p.read_text() for p in sheets)
     assert 'role="dialog" aria-label="Search"' in (built_site / "404.html").read_text()
+    # the bundle puts no <meta name="color-scheme"> in the page (a whole-page restyle)
+    bundles = list((built_site / "assets" / "javascripts").glob("bundle.*.min.js"))
+    assert len(bundles) == 1
+    assert hook.COLOR_SCHEME_META not in bundles[0].read_text()
+    assert hook.DETACHED_META in bundles[0].read_text()
 
-    hook = load_hook("theme_fixes")
+    theme = tmp_path / "theme"
+    (theme / "assets" / "javascripts").mkdir(parents=True)
+    (theme / "assets" / "javascripts" / "bundle.0.min.js").write_text("let o=1;")
+    config = SimpleNamespace(theme=SimpleNamespace(dirs=[str(theme)]), site_dir=str(tmp_path))
+    with caplog.at_level("ERROR"):
+        hook.on_post_build(config)
+    assert "Material's bundle: the <meta name=color-scheme> it adds changed" in caplog.text
+    assert "Material's palette style sheet" in caplog.text  # none in this theme at all
+    caplog.clear()
     page_ = SimpleNamespace(file=SimpleNamespace(src_uri="x.md"))
     with caplog.at_level("ERROR"):
         hook.on_post_page("<body><div class='md-search'></div></body>", page_, None)
