@@ -753,9 +753,13 @@ def _invalidations_while_loading(browser, url: str, script: str, color_scheme: s
         result = page.evaluate(script)
     finally:
         context.close()
-    # from the page's own response on (before it, the blank page a new tab starts with
-    # takes the emulated colour scheme)
-    start = min(e["ts"] for e in events if e.get("name") == "ResourceReceiveResponse")
+    # from the moment the page's HTML is first parsed (before it, the blank page a new tab
+    # starts with takes the emulated colour scheme)
+    start = min(
+        e["ts"]
+        for e in events
+        if e.get("name") == "ParseHTML" and e.get("args", {}).get("beginData", {}).get("url") == url
+    )
     restyles = [
         (e["args"]["data"].get("reason"), e["args"]["data"].get("nodeName", "?").split(" ")[0])
         for e in events
