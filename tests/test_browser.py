@@ -728,15 +728,24 @@ def test_a_long_notebook_page_styles_only_what_is_near_the_screen(browser, serve
     assert later["drawn"] and later["wide"] > 0 and later["reachable"] == later["wide"], later
 
 
-def _invalidations_while_loading(browser, url: str, script: str, color_scheme: str = "light"):
+def _invalidations_while_loading(
+    browser, url: str, script: str, color_scheme: str = "light", font_files: bool = False
+):
     """Load `url` at 4x CPU throttling (so that fonts arrive mid-load); the restyles that
     Chromium's invalidation trace records while it loads, as (reason, node),
-    and what `script` returns once the page has settled."""
+    and what `script` returns once the page has settled. `font_files`: the page draws with
+    KaTeX's font files, without the glyphs it carries (as it does without JavaScript)."""
     context = browser.new_context(
         viewport={"width": 390, "height": HEIGHT[390]}, color_scheme=color_scheme
     )
     try:
         page = context.new_page()
+        if font_files:
+            page.route(url, lambda route: route.fulfill(
+                response=(response := route.fetch()),
+                body=re.sub(r"<script>for\(const\[f,s,r,d\]of .*?</script>", "",
+                            response.text(), flags=re.S),
+            ))  # fmt: skip
         cdp = context.new_cdp_session(page)
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
         browser.start_tracing(
@@ -769,22 +778,74 @@ def _invalidations_while_loading(browser, url: str, script: str, color_scheme: s
 
 
 def test_a_font_that_arrives_restyles_no_formula(browser, server):
-    """KaTeX's fonts arrive while the page loads. Chromium sized the screen readers' MathML
-    from the math font's tables, so each font restyled every MathML element of the page
-    (290-360 on the MLE notebook, in Chromium's invalidation trace at 4x CPU throttling);
-    docs/assets/extra.css sizes it like its parent."""
+    """KaTeX's fonts arrive while the page loads (without JavaScript, or for a face the page
+    does not carry). Chromium sized the screen readers' MathML from the math font's tables,
+    so each font restyled every MathML element of the page (290-360 on the MLE notebook, in
+    Chromium's invalidation trace at 4x CPU throttling); docs/assets/extra.css sizes it like
+    its parent."""
     restyles, fonts = _invalidations_while_loading(
         browser,
         server + "/notebooks/mle_exponential/",
-        "[...document.fonts].filter(f => f.status === 'loaded' && "
-        "f.family.startsWith('KaTeX')).length",
+        "performance.getEntriesByType('resource').filter(e => e.name.includes('/fonts/')).length",
+        font_files=True,
     )
     restyled = [node for reason, node in restyles if reason == "Fonts"]
-    assert fonts >= 2, f"{fonts} KaTeX fonts loaded: the test saw no font arrive"
+    assert fonts >= 2, f"{fonts} KaTeX font files loaded: the test saw no font arrive"
     assert not restyled, (
         f"{len(restyled)} elements restyled because a font arrived: "
         f"{sorted(collections.Counter(restyled).items())[:8]}"
     )
+
+
+# Each formula's width on a page, with the formula's text: formulas outside closed folds
+# (inside one, a formula is text until the fold opens, or HTML inside <noscript> when
+# scripts are off).
+FORMULA_WIDTHS = """() => [...document.querySelectorAll('.katex-html')]
+  .filter(k => !k.closest('noscript'))
+  .map(k => [k.textContent, Math.round(k.getBoundingClientRect().width * 100) / 100])"""
+EMBEDDED_FONT_PAGES = ["index", "exercises/mle-exponential", "notebooks/mle_exponential"]
+
+
+@pytest.mark.parametrize("name", EMBEDDED_FONT_PAGES)
+def test_a_first_visit_draws_each_formula_in_its_font_at_once(browser, server, name):
+    """Each page carries the KaTeX glyphs its formulas draw (hooks/katex_math.py): on a
+    first visit no font file is fetched for them and nothing moves when fonts arrive. Before,
+    KaTeX's fonts swapped in after the first paint: at 4x CPU throttling the MLE notebook's
+    first screen shifted by 0.06-0.11 in every load. The oracle for the glyphs: the same
+    page without JavaScript, which draws with KaTeX's own font files."""
+    loads = []
+    for _ in range(SHIFT_LOADS):
+        context = browser.new_context(viewport={"width": 412, "height": 823})
+        try:
+            page = context.new_page()
+            fonts = []
+            page.on("request", lambda r, to=fonts: to.append(r.url) if "/fonts/" in r.url else None)
+            context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
+            page.goto(server + url_path(name), wait_until="load")
+            shifts = page.evaluate(LAYOUT_SHIFT)
+            widths = page.evaluate(FORMULA_WIDTHS)
+        finally:
+            context.close()
+        loads.append((sum(s["value"] for s in shifts), shifts, fonts, widths))
+        if loads[-1][0] <= MAX_LAYOUT_SHIFT:
+            break
+    total, shifts, fonts, widths = min(loads, key=lambda load: load[0])
+    assert not fonts, f"{name}: font files fetched on a first visit: {fonts}"
+    assert total <= MAX_LAYOUT_SHIFT, (
+        f"{name}: layout shift {total:.3f} on a first visit, the smallest of {len(loads)} "
+        f"loads ({', '.join(f'{t:.3f}' for t, *_ in loads)}): {shifts}"
+    )
+    context = browser.new_context(viewport={"width": 412, "height": 823}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(server + url_path(name), wait_until="load")
+        page.evaluate("document.fonts.ready.then(() => 0)")
+        files = page.evaluate(FORMULA_WIDTHS)
+    finally:
+        context.close()
+    assert widths and [t for t, _ in widths] == [t for t, _ in files], name
+    differ = [(t, w, f) for (t, w), (_, f) in zip(widths, files, strict=True) if abs(w - f) > 0.01]
+    assert not differ, f"{name}: formulas as wide as with KaTeX's font files? {differ[:5]}"
 
 
 ROOT_SCHEME = (

@@ -115,6 +115,32 @@ def test_pages_have_math_no_raw_tex_and_no_outside_requests(built_site, path):
     assert "mathjax" not in html.lower() and "fonts.googleapis" not in html
 
 
+def test_each_face_carries_the_glyphs_its_formulas_draw():
+    """hooks/katex_math.py reads which face draws each character from KaTeX's classes
+    (its CSS), and cuts each face down to those: the same bytes on every call."""
+    hook = load_hook("katex_math")
+    drawn = hook._DrawnText(
+        '<p>x</p><span class="katex"><span class="katex-mathml"><math><mi>y</mi></math></span>'
+        '<span class="katex-html" aria-hidden="true"><span class="base">'
+        '<span class="mord mathnormal">f</span><span class="mopen">(</span>'
+        '<span class="mord mathbf">v</span><span class="mord mathbb">R</span>'
+        '<span class="mop op-symbol small-op">\u2211</span>'
+        '<span class="sizing reset-size6 size3 mtight katex-sizing">'
+        '<span class="mord">2</span></span>'
+        '<span class="vlist-s">\u200b</span></span></span></span>'
+        '<noscript class="math-lazy"><span class="katex-html" aria-hidden="true">'
+        '<span class="mord mathnormal">g</span></span></noscript>'
+    ).chars
+    assert drawn["Math-Italic"] == {"f", "g"}  # also in a folded formula
+    assert drawn["Main-Regular"] == {"(", "2", "\u200b"}  # bold v: its own face, a file
+    assert drawn["AMS-Regular"] == {"R"} and drawn["Size1-Regular"] == {"\u2211"}
+    assert not drawn["Size3-Regular"]  # `size3` under katex-sizing is a font size
+    data, codes = hook.embedded_face("Main-Regular", "(2\u200b")
+    assert codes == (0x28, 0x32, 0x200B)  # the zero-width space: no font has it
+    assert hook.embedded_face("Main-Regular", "(2\u200b")[0] == data and data[:4] == b"wOFF"
+    assert hook.embedded_face("Size4-Regular", "x") is None
+
+
 # --- fault injection: each test breaks one thing in a copy and runs the real build ---
 
 
