@@ -72,11 +72,11 @@ CODE = re.compile(
 )
 RAW_TEX = re.compile(r"\$\$|\\\(|\\\[|\\begin\{|\\frac")
 # KaTeX's faces that plain formulas draw with, and the classes of KaTeX's HTML that pick
-# each (its CSS: `.katex .mathnormal {font-family: KaTeX_Math}` ...). Each page carries,
-# inside its CSS, the glyphs of these faces that its formulas draw: a formula is drawn in
+# each (its CSS: `.katex .mathnormal {font-family: KaTeX_Math}` ...). Each page carries
+# the glyphs of these faces that its formulas draw (FONTS_SCRIPT): a formula is drawn in
 # its own font at the first paint, and nothing moves when a font file arrives. A span in
-# none of these classes draws with KaTeX_Main unless a class picks another face (bold,
-# calligraphic, ...), whose file is then fetched as before.
+# none of these classes draws with its parent's face (KaTeX_Main at the top) unless a class
+# picks another face (bold, calligraphic, ...), whose file is then fetched as before.
 EMBEDDED_FACES = {  # face: (family, style, classes that pick it)
     "Main-Regular": ("KaTeX_Main", "normal", {"mathrm", "textrm", "mainrm"}),
     "Math-Italic": ("KaTeX_Math", "italic", {"mathnormal"}),
@@ -274,7 +274,8 @@ def embedded_face(stem: str, chars: str) -> tuple[bytes, tuple[int, ...]] | None
 
 
 def _face(classes: set[str]) -> str | None:
-    """The face a span's own classes pick (None: the span leaves it to its parent)."""
+    """The face a span's own classes pick: one of EMBEDDED_FACES, "" for a face the page
+    does not carry (its characters are left out), None to leave it to the parent span."""
     if "katex-sizing" in classes:  # size1..size11 there are font sizes, not faces
         classes = classes - {"size1", "size2", "size3", "size4"}
     if classes & OTHER_FACES:
@@ -335,8 +336,8 @@ def embedded_fonts_script(page_html: str) -> str:
     drawn = _DrawnText(page_html).chars
     faces = []
     for stem, (family, style, _) in EMBEDDED_FACES.items():
-        face = embedded_face(stem, "".join(sorted(drawn[stem])))
-        if face is not None:
+        face = drawn[stem] and embedded_face(stem, "".join(sorted(drawn[stem])))
+        if face:
             data, codes = face
             ranges = ",".join(f"U+{c:X}" for c in codes)
             faces.append([family, style, ranges, base64.b64encode(data).decode()])

@@ -18,8 +18,9 @@
   and background in the dark palette).
 
 Material's bundle stays a plain `<script>` at the end of `<body>`. Tried with `defer`: the
-first paint could then come before the bundle had wrapped the tables in their scroll boxes,
-and the wrapping moved them (a layout shift of 0.06 on the verification page).
+verification page then shifted by 0.06 on load, which looked like the bundle wrapping its
+tables after the first paint; a shift of that size later showed up without the bundle at
+all (a KaTeX font arriving late), so `defer` remains unmeasured rather than refuted.
 
 Each fix checks that Material's markup is what it expects: if not, the build says so (an
 error under --strict) instead of shipping a page without the fix.
