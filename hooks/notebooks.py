@@ -55,6 +55,7 @@ import jupytext
 import nbformat
 import nbformat.v4.nbbase
 from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 
 log = logging.getLogger("mkdocs.hooks.notebooks")
@@ -306,6 +307,7 @@ def on_page_content(html_text: str, page, config, files) -> str:
             flags=re.DOTALL,
         )
         html_text = _prune_page_styles(html_text)
+        html_text = _styles_to_head(html_text, page)
         html_text = mark_math(html_text)
         # Code cells and their printed output stay out of the search index: the
         # exercise pages teach the same words ("padding", "stride", "bias"), and a
@@ -389,6 +391,33 @@ def _prune(css: str, used: set[str]) -> str:
                 out.append(",".join(kept) + "{" + body + "}")
         i = end
     return "".join(out)
+
+
+STYLE = re.compile(r"<style[^>]*>(.*?)</style>\n?", re.DOTALL)
+_head_styles: dict[str, list[str]] = {}  # page -> the notebook's style sheets, for its <head>
+
+
+def _styles_to_head(html_text: str, page) -> str:
+    """Take nbconvert's <style> elements out of the page body; on_post_page puts them at
+    the end of the <head>, where they keep their place in the cascade (after every other
+    style sheet). Each style sheet that the parser meets in the body makes Chromium restyle
+    every element it has already styled: on the MLE notebook the last one came after the
+    first paint. Two are dropped: an empty one (nbconvert's mermaid set-up) and a Python
+    list printed as CSS (['pre{ ... }', ...]), which matches nothing."""
+    sheets = [m[1] for m in STYLE.finditer(html_text)]
+    _head_styles[page.file.src_uri] = [
+        css for css in sheets if css.strip() and not re.match(r"\s*\[\s*'", css)
+    ]
+    return STYLE.sub("", html_text)
+
+
+@event_priority(-100)  # after katex_math and inline_css have put their styles in the <head>
+def on_post_page(output: str, page, config) -> str:
+    sheets = _head_styles.pop(page.file.src_uri, None)
+    if sheets is None:
+        return output
+    styles = "".join(f"<style>{css}</style>\n" for css in sheets)
+    return output.replace("</head>", styles + "</head>", 1)
 
 
 def _prune_page_styles(html_text: str) -> str:

@@ -729,12 +729,19 @@ def test_a_long_notebook_page_styles_only_what_is_near_the_screen(browser, serve
 
 
 def _invalidations_while_loading(
-    browser, url: str, script: str, color_scheme: str = "light", font_files: bool = False
+    browser,
+    url: str,
+    script: str,
+    color_scheme: str = "light",
+    font_files: bool = False,
+    kinds: tuple[str, ...] = ("StyleRecalcInvalidationTracking",),
 ):
     """Load `url` at 4x CPU throttling (so that fonts arrive mid-load); the restyles that
     Chromium's invalidation trace records while it loads, as (reason, node),
     and what `script` returns once the page has settled. `font_files`: the page draws with
-    KaTeX's font files, without the glyphs it carries (as it does without JavaScript)."""
+    KaTeX's font files, without the glyphs it carries (as it does without JavaScript).
+    `kinds`: the trace's events to read (StyleInvalidatorInvalidationTracking: what an
+    invalidation set, from a class or attribute change, restyled)."""
     context = browser.new_context(
         viewport={"width": 390, "height": HEIGHT[390]}, color_scheme=color_scheme
     )
@@ -772,7 +779,7 @@ def _invalidations_while_loading(
     restyles = [
         (e["args"]["data"].get("reason"), e["args"]["data"].get("nodeName", "?").split(" ")[0])
         for e in events
-        if e.get("name") == "StyleRecalcInvalidationTracking" and e["ts"] >= start
+        if e.get("name") in kinds and e["ts"] >= start
     ]
     return restyles, result
 
@@ -851,6 +858,35 @@ def test_a_first_visit_draws_each_formula_in_its_font_at_once(browser, server, n
 ROOT_SCHEME = (
     "[getComputedStyle(document.documentElement).colorScheme, document.body.dataset.mdColorScheme]"
 )
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/exercises/influence-functions/", "/notebooks/mle_exponential/"]
+)
+def test_nothing_restyles_the_whole_page_while_it_loads(browser, server, path):
+    """Chromium styles each element the parser adds; a style sheet that arrives later (a
+    <style> in the body: matplotlib's in each plot, nbconvert's on a notebook), or a change
+    of the root's classes that a selector depends on in full (Material's bundle: "no-js" to
+    "js", "js-focus-visible"; its table rules ":not([class]) ... > :first-child"), restyled
+    every element again, after the first paint. In Chromium's invalidation trace: a subtree
+    invalidated at <html> or <body>, or a style sheet change reaching many elements."""
+    restyles, elements = _invalidations_while_loading(
+        browser,
+        server + path,
+        "document.getElementsByTagName('*').length",
+        kinds=("StyleRecalcInvalidationTracking", "StyleInvalidatorInvalidationTracking"),
+    )
+    whole = [
+        (reason, node)
+        for reason, node in restyles
+        if node in ("HTML", "BODY") and "subtree" in reason
+    ]
+    rule_changes = [node for reason, node in restyles if reason == "Style rule change"]
+    assert not whole, f"{path}: the whole page restyled: {whole}"
+    assert len(rule_changes) < 50, (
+        f"{path}: a style sheet arrived after {len(rule_changes)} of the page's {elements} "
+        f"elements were styled: {collections.Counter(rule_changes).most_common(5)}"
+    )
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -425,6 +425,32 @@ def test_fault_gate_plot_black_text_on_transparent(project_copy, tmp_path):
     assert re.search(r"\[1280 dark[^\]]*\]: plot text 'parameters \(millions\)': contrast", out)
 
 
+def test_no_style_sheet_in_a_page_body(built_site):
+    """Each <style> that Chromium's parser meets in the body restyles every element it has
+    styled so far (on the influence exercise, two of matplotlib's per-plot style sheets;
+    on the notebooks, nbconvert's, one of them after the first paint). Every page keeps
+    its style sheets in the <head>: the plots carry their two stroke properties on their
+    root <svg>, and the notebooks' style sheets are at the end of the <head>."""
+    pages = sorted(built_site.rglob("*.html"))
+    assert len(pages) >= 10
+    for path in pages:
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        in_body = [str(tag)[:80] for tag in soup.body.find_all("style")] if soup.body else []
+        assert in_body == [], f"{path.relative_to(built_site)}: <style> in the body: {in_body}"
+    for name in ("mle-exponential", "convolution", "vgg11-parameters", "influence-functions"):
+        plots = page(built_site, f"exercises/{name}/index.html").select("svg[stroke-linejoin]")
+        assert plots and all(
+            svg["stroke-linejoin"] == "round" and svg["stroke-linecap"] == "butt" for svg in plots
+        ), name
+    for name in sorted(p.stem for p in SNIPPETS.glob("*.py")):
+        head = page(built_site, f"notebooks/{name}/index.html").head
+        sheets = [tag.get_text() for tag in head.find_all("style")]
+        # nbconvert's (code colours, JupyterLab's) come last, after KaTeX's
+        assert ".highlight-ipynb" in sheets[-3] and ".jupyter-wrapper" in sheets[-1], name
+        assert any(".katex" in css for css in sheets[:-3]), name
+        assert not any(css.lstrip().startswith("[") for css in sheets), name
+
+
 # --- reproducibility: two builds of the same sources are byte-identical ---
 
 

@@ -23,10 +23,22 @@ plt.rcParams.update({
 })
 
 
+# Matplotlib writes this style sheet into every SVG. Inline in a page it is a style sheet of
+# the page: it applies to every element (`*`), and each one the browser meets restyles the
+# whole page. On the root <svg> the same two properties reach every shape by inheritance.
+MPL_STYLE = '<defs>\n  <style type="text/css">*{stroke-linejoin: round; stroke-linecap: butt}</style>\n </defs>\n'
+ROOT_STROKE = '<svg stroke-linejoin="round" stroke-linecap="butt" '
+
+
 def svg(fig, salt: str) -> str:
-    """The figure as inline SVG: stable ids (``salt``), no date, ink in currentColor."""
+    """The figure as inline SVG: stable ids (``salt``), no date, ink in currentColor, no
+    style sheet."""
     plt.rcParams["svg.hashsalt"] = salt  # the same ids on every build
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)
-    return buffer.getvalue().replace(INK, "currentColor")
+    text = buffer.getvalue()
+    if text.count(MPL_STYLE) != 1 or "<style" in text.replace(MPL_STYLE, ""):
+        raise ValueError("matplotlib's SVG style sheet changed: update MPL_STYLE in plot_style.py")
+    text = text.replace(MPL_STYLE, "").replace("<svg ", ROOT_STROKE, 1)
+    return text.replace(INK, "currentColor")
