@@ -17,6 +17,12 @@
   palette in docs/assets/extra.css instead (what the meta was for: the page's scroll bar
   and background in the dark palette).
 
+- Weight: Material's bundle downloads the search index (42 KB gzipped, the largest file a
+  page fetches after its own HTML) on every page load, whether or not the reader
+  searches. The built bundle fetches it when the search form first gets the focus (a
+  click or tap on it, or a search key: Material's keys put the focus there), or at once
+  on a page opened from a search result (`?h=`: the terms to highlight need the index).
+
 Material's bundle stays a plain `<script>` at the end of `<body>`. Tried with `defer`: the
 verification page then shifted by 0.06 on load, which looked like the bundle wrapping its
 tables after the first paint; a shift of that size later showed up without the bundle at
@@ -47,6 +53,20 @@ COLOR_SCHEME_META = 'let o=x("meta",{name:"color-scheme"});document.head.appendC
 DETACHED_META = 'let o=x("meta",{name:"color-scheme"});'
 
 
+# Material's start-up (bundle, end): the search index, `ks()`, fetched as soon as the bundle
+# runs on a page with a search form. `F` is rxjs's Observable (`to`, the XHR wrapper,
+# returns one). The lazy version subscribes to the index (one request, shared: `ks()` ends
+# in shareReplay) when the form first gets the focus.
+EAGER_INDEX = 'zi=document.forms.namedItem("search")?ks():tt'
+LAZY_INDEX = (
+    'zi=document.forms.namedItem("search")?((i,f)=>new F(o=>{let s,g=()=>{s=s||(i=i||ks())'
+    ".subscribe(o)};/[?&]h=/.test(location.search)||f.contains(document.activeElement)?g():"
+    'f.addEventListener("focusin",g,{once:!0});return()=>{f.removeEventListener("focusin",g),'
+    's&&s.unsubscribe()}}))(void 0,document.forms.namedItem("search")):tt'
+)
+OBSERVABLE = "function to(e,t){return new F("
+
+
 def fix(output: str, where: str) -> str:
     if SEARCH_DIALOG not in output:
         log.error("%s: Material's search dialog markup changed; hooks/theme_fixes.py no longer "
@@ -69,9 +89,14 @@ def _theme_asset(config, folder: str, pattern: str) -> Path | None:
     return found[0] if found else None
 
 
-def _patch(config, folder: str, pattern: str, old: str, new: str, what: str) -> None:
+def _patch(
+    config, folder: str, pattern: str, old: str, new: str, what: str, needs: str = ""
+) -> None:
+    """Replace `old` by `new` in the built copy of a Material asset, if Material's own copy
+    has `old` (and `needs`, code the replacement relies on)."""
     theme_file = _theme_asset(config, folder, pattern)
-    if theme_file is None or old not in theme_file.read_text(encoding="utf-8"):
+    source = theme_file.read_text(encoding="utf-8") if theme_file else ""
+    if theme_file is None or old not in source or needs not in source:
         log.error("Material's %s changed (%s); hooks/theme_fixes.py no longer fixes it",
                   what, theme_file)  # fmt: skip
         return
@@ -85,3 +110,5 @@ def on_post_build(config) -> None:
            "palette style sheet: its [data-md-color-switching] rule")  # fmt: skip
     _patch(config, "javascripts", "bundle.*.min.js", COLOR_SCHEME_META, DETACHED_META,
            "bundle: the <meta name=color-scheme> it adds")  # fmt: skip
+    _patch(config, "javascripts", "bundle.*.min.js", EAGER_INDEX, LAZY_INDEX,
+           "bundle: how it loads the search index", needs=OBSERVABLE)  # fmt: skip

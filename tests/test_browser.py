@@ -487,6 +487,31 @@ def test_search_finds_vgg(browser, server):
         assert visit.outside == [] and visit.page_errors == []
 
 
+def test_the_search_index_comes_when_the_reader_turns_to_search(browser, server):
+    """Material's bundle fetched the search index (42 KB gzipped) on every page load; the
+    built bundle fetches it when the search form first gets the focus (hooks/theme_fixes.py),
+    or at once on a page opened from a search result, whose terms it highlights (`?h=`)."""
+    context = browser.new_context(viewport={"width": 390, "height": HEIGHT[390]})
+    try:
+        page = context.new_page()
+        fetched: list[str] = []
+        page.on("requestfinished", lambda r: fetched.append(urlparse(r.url).path))
+        page.goto(server + "/exercises/convolution/", wait_until="load")
+        settle(page)
+        page.wait_for_timeout(500)
+        on_load = [path for path in fetched if path.endswith("search_index.json")]
+        page.locator("label.md-header__button[for='__search']").click()  # the phone's button
+        page.keyboard.type("stride", delay=30)
+        page.locator(".md-search-result__item a").first.wait_for(timeout=15_000)
+        after = [path for path in fetched if path.endswith("search_index.json")]
+        page.goto(server + "/exercises/convolution/?h=stride", wait_until="load")
+        page.locator("mark[data-md-highlight]").first.wait_for(timeout=15_000)
+    finally:
+        context.close()
+    assert on_load == [], f"the search index was fetched on load: {on_load}"
+    assert len(after) == 1, f"search index requests once the reader searched: {after}"
+
+
 # A student's words, and the page they should land on first (not a notebook's code).
 SEARCHES = {
     "padding": "/exercises/convolution/",

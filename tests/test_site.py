@@ -471,6 +471,9 @@ def test_materials_restyling_rule_is_gone_and_fixes_say_when_they_no_longer_appl
     assert len(bundles) == 1
     assert hook.COLOR_SCHEME_META not in bundles[0].read_text()
     assert hook.DETACHED_META in bundles[0].read_text()
+    # ... and fetches the search index when the search form gets the focus, not on load
+    assert hook.EAGER_INDEX not in bundles[0].read_text()
+    assert hook.LAZY_INDEX in bundles[0].read_text()
 
     theme = tmp_path / "theme"
     (theme / "assets" / "javascripts").mkdir(parents=True)
@@ -480,6 +483,7 @@ def test_materials_restyling_rule_is_gone_and_fixes_say_when_they_no_longer_appl
         hook.on_post_build(config)
     assert "Material's bundle: the <meta name=color-scheme> it adds changed" in caplog.text
     assert "Material's palette style sheet" in caplog.text  # none in this theme at all
+    assert "Material's bundle: how it loads the search index changed" in caplog.text
     caplog.clear()
     page_ = SimpleNamespace(file=SimpleNamespace(src_uri="x.md"))
     with caplog.at_level("ERROR"):
