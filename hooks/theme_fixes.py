@@ -16,7 +16,6 @@
   longer puts the element in the page; the root element takes its colour scheme from the
   palette in docs/assets/extra.css instead (what the meta was for: the page's scroll bar
   and background in the dark palette).
-
 - Weight: Material's bundle downloads the search index (42 KB gzipped, the largest file a
   page fetches after its own HTML) on every page load, whether or not the reader
   searches. The built bundle fetches it when the search form first gets the focus (a
