@@ -306,6 +306,7 @@ def on_page_content(html_text: str, page, config, files) -> str:
             html_text,
             flags=re.DOTALL,
         )
+        html_text = unwrap_plain_tokens(html_text, where=f"docs/{page.file.src_uri}")
         html_text = _prune_page_styles(html_text)
         html_text = _styles_to_head(html_text, page)
         html_text = mark_math(html_text)
@@ -354,6 +355,40 @@ def mark_math(html_text: str) -> str:
 CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 BRACE = re.compile(r"[{}]")
 COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+# Pygments' token classes that nothing styles in a notebook's code: names (n), built-ins
+# (nb, bp), function, exception, module and class names (nf, ne, nn, nc), magic names
+# (vm, fm). Their spans draw exactly as the text around them (tests/test_browser.py
+# checks each class against every style sheet of a notebook page, in both palettes), and
+# they are a quarter of a long notebook's elements (2,100 of 8,400 on the influence
+# notebook), each one parsed, styled and laid out on every load.
+PLAIN_TOKENS = ("n", "nb", "bp", "nf", "ne", "nn", "nc", "vm", "fm")
+PLAIN_SPAN = re.compile(r'<span class="(?:' + "|".join(PLAIN_TOKENS) + r')">([^<]*)</span>')
+CODE_CELL = re.compile(
+    r'(<div class="highlight-ipynb[^"]*">\s*<pre\b[^>]*>)(.*?)(</pre>)', re.DOTALL
+)
+
+
+def unwrap_plain_tokens(html_text: str, where: str = "a notebook page") -> str:
+    """Replace each span of a PLAIN_TOKENS class in a notebook's code cells by its text.
+
+    The page's own style sheets (nbconvert's, before they are pruned) must not name any
+    of those classes: if one does, the build stops with an error naming the class and the
+    page, rather than drawing that code in another colour."""
+    if not isinstance(html_text, str):
+        raise TypeError(f"html_text must be a str, got {type(html_text).__name__}")
+    plain = set(PLAIN_TOKENS)
+    for css in re.findall(r"<style[^>]*>(.*?)</style>", html_text, re.DOTALL):
+        for selectors in re.findall(r"([^{}]+)\{[^{}]*\}", COMMENT.sub("", css)):
+            styled = plain & set(CLASS.findall(selectors))
+            if styled:
+                raise PluginError(
+                    f"{where}: the notebook's CSS styles the Pygments token class(es) "
+                    f"{sorted(styled)} ({selectors.strip()[:80]}), so their spans cannot be "
+                    "unwrapped: take them out of PLAIN_TOKENS in hooks/notebooks.py"
+                )
+    return CODE_CELL.sub(lambda m: m[1] + PLAIN_SPAN.sub(r"\1", m[2]) + m[3], html_text)
 
 
 def prune_css(css: str, used: set[str]) -> str:

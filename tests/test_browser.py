@@ -44,7 +44,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import CHROMIUM, ROOT, SNIPPETS
+from conftest import ARGS, CHROMIUM, ROOT, SNIPPETS, load_hook
 from test_exercise_first import open_all_solutions
 
 SCREENSHOTS = ROOT / "screenshots"
@@ -1012,3 +1012,88 @@ def test_keyboard_focus_is_visible_on_a_notebook_page(browser, server):
     assert len(seen) >= 3, f"the keyboard reached {len(seen)} elements in the notebook"
     unseen = [s for s in seen if s["style"] == "none" or s["width"] < 1]
     assert not unseen, f"focused without an outline: {unseen[:3]}"
+
+
+# Every element of KaTeX's hidden MathML but the TeX annotation: how it is laid out.
+MATHML_LAYOUT = """() => {
+  const text = getComputedStyle(document.body).fontFamily;
+  const all = [...document.querySelectorAll(".katex-mathml math, .katex-mathml math *")];
+  const odd = all.filter(el => el.localName !== "annotation").map(el => {
+    const s = getComputedStyle(el);
+    const font = s.fontFamily === text ? "text font" : s.fontFamily;
+    return [el.localName, s.display, s.textTransform, font];
+  }).filter(([, d, t, f]) => d !== "inline" || t !== "none" || f !== "text font");
+  return {maths: document.querySelectorAll(".katex-mathml math").length, odd};
+}"""
+
+
+@pytest.mark.parametrize("name", ["notebooks/mle_exponential", "exercises/influence-functions"])
+def test_the_hidden_mathml_is_laid_out_as_text_and_read_as_math(browser, server, name):
+    """KaTeX's MathML, for screen readers, is never drawn. Laid out as math, in the `math`
+    font and with math-italic letters, it cost a system font look-up per letter and size
+    on every load (on the influence notebook 214 of a first load's 284, and every search
+    for a fallback font); docs/assets/extra.css lays it out as inline text in the page's
+    font. Screen readers read the elements: with accessibility on from the start, as when
+    a screen reader runs, every formula is one math node in Chromium's accessibility tree
+    (those in notebook cells not drawn yet too), with its identifiers and without the
+    TeX source."""
+    reader = browser.browser_type.launch(
+        executable_path=CHROMIUM, args=[*ARGS, "--force-renderer-accessibility"]
+    )
+    try:
+        context = reader.new_context(viewport={"width": 1280, "height": HEIGHT[1280]})
+        page = context.new_page()
+        page.goto(f"{server}/{name}/", wait_until="load")
+        settle(page)
+        layout = page.evaluate(MATHML_LAYOUT)
+        nodes = context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    finally:
+        reader.close()
+    assert layout["maths"] >= 10, f"{name}: {layout['maths']} formulas found"
+    assert not layout["odd"], (
+        f"{name}: {len(layout['odd'])} MathML elements not laid out as text in the page's "
+        f"font (display, text-transform, font): {layout['odd'][:4]}"
+    )
+    shown = [n for n in nodes if not n.get("ignored")]
+    role = collections.Counter(n.get("role", {}).get("value") for n in shown)
+    assert role["MathMLMath"] == layout["maths"], (
+        f"{name}: {role['MathMLMath']} math nodes in the accessibility tree for "
+        f"{layout['maths']} formulas"
+    )
+    assert role["MathMLIdentifier"] >= layout["maths"], f"{name}: identifiers missing: {role}"
+    texts = [
+        n.get("name", {}).get("value", "") for n in shown if n["role"]["value"] == "StaticText"
+    ]
+    assert not [t for t in texts if "\\" in t], f"{name}: TeX source in the accessibility tree"
+
+
+PROBE_TOKENS = """classes => {
+  const pre = document.querySelector(".highlight-ipynb pre");
+  const probe = cls => { const s = document.createElement("span"); if (cls) s.className = cls;
+                         s.textContent = "name"; pre.append(s); return s; };
+  const plain = getComputedStyle(probe(""));
+  const differ = {};
+  for (const cls of classes) {
+    const s = getComputedStyle(probe(cls));
+    const d = [...plain].filter(p => s.getPropertyValue(p) !== plain.getPropertyValue(p));
+    if (d.length) differ[cls] = d.map(p => `${p}: ${s.getPropertyValue(p)}`).slice(0, 3);
+  }
+  return differ;
+}"""
+
+
+@pytest.mark.parametrize("scheme", [LIGHT, DARK])
+def test_the_unwrapped_token_classes_draw_like_plain_code(browser, server, scheme):
+    """hooks/notebooks.py takes the spans of some Pygments token classes out of the
+    notebooks' code (PLAIN_TOKENS: a quarter of a long notebook's elements), because no
+    style sheet draws them differently. A span of each class, put into a notebook's code
+    cell, computes every CSS property as a span without a class does, in both palettes."""
+    tokens = load_hook("notebooks").PLAIN_TOKENS
+    with Visit(browser, server + "/notebooks/influence_functions/") as visit:
+        set_palette(visit.page, scheme)
+        differ = visit.page.evaluate(PROBE_TOKENS, list(tokens))
+        control = visit.page.evaluate(PROBE_TOKENS, ["k", "p"])
+    assert set(control) == {"k", "p"}, f"the probe sees no difference for styled tokens: {control}"
+    assert not differ, (
+        f"{scheme}: these token classes are styled, unwrapping changed the code: {differ}"
+    )

@@ -175,3 +175,61 @@ def test_split_refuses_a_bad_snippet(tmp_path, change, message):
     with pytest.raises(ValueError, match=message) as error:
         hook.split(snippet)
     assert "snippets/s.py" in str(error.value)
+
+
+CODE_CELL = (
+    '<div class="highlight-ipynb hl-python"><pre><span></span><span class="k">def</span>'
+    '<span class="w"> </span><span class="nf">fit</span><span class="p">(</span>'
+    '<span class="n">x</span><span class="p">):</span> <span class="nb">len</span>'
+    '<span class="p">(</span><span class="n">x</span><span class="p">)</span></pre></div>'
+)
+
+
+def test_plain_token_spans_are_unwrapped_and_the_code_reads_the_same():
+    from bs4 import BeautifulSoup
+
+    style = "<style>.highlight-ipynb .k{color: blue}</style>"
+    page = f'{style}<p><span class="n">a</span></p>{CODE_CELL}'
+    out = hook.unwrap_plain_tokens(page)
+    before, after = BeautifulSoup(page, "html.parser"), BeautifulSoup(out, "html.parser")
+    assert after.get_text() == before.get_text()
+    assert [s["class"] for s in after.pre.select("span[class]")] == [
+        ["k"],
+        ["w"],
+        ["p"],
+        ["p"],
+        ["p"],
+        ["p"],
+    ]
+    assert after.p.span is not None, "a span outside a code cell was unwrapped"
+
+
+@pytest.mark.parametrize(
+    "css", [".highlight-ipynb .nf { color: red }", "@media print { pre .n, x { x: y } }"]
+)
+def test_plain_token_spans_stay_when_the_notebook_styles_their_class(css):
+    with pytest.raises(
+        hook.PluginError, match=r"docs/x\.ipynb: .*Pygments token class.*PLAIN_TOKENS"
+    ):
+        hook.unwrap_plain_tokens(f"<style>{css}</style>{CODE_CELL}", where="docs/x.ipynb")
+    with pytest.raises(TypeError, match="html_text"):
+        hook.unwrap_plain_tokens(b"<pre></pre>")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_plain_token_span_is_left_in_a_notebook_page(built_site, name):
+    from bs4 import BeautifulSoup
+
+    page = BeautifulSoup(
+        (built_site / "notebooks" / name / "index.html").read_text(), "html.parser"
+    )
+    cells = page.select(".highlight-ipynb pre")
+    assert cells, f"notebooks/{name}: no code cell found"
+    left = [
+        s
+        for cell in cells
+        for s in cell.select("span[class]")
+        if s["class"][0] in hook.PLAIN_TOKENS
+    ]
+    assert not left, f"notebooks/{name}: {len(left)} spans of plain token classes, e.g. {left[0]}"
+    assert any(cell.select("span.k, span.p") for cell in cells), "no highlighted code at all"
