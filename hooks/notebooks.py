@@ -359,10 +359,12 @@ COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 
 # Pygments' token classes that nothing styles in a notebook's code: names (n), built-ins
 # (nb, bp), function, exception, module and class names (nf, ne, nn, nc), magic names
-# (vm, fm). Their spans draw exactly as the text around them (tests/test_browser.py
-# checks each class against every style sheet of a notebook page, in both palettes), and
-# they are a quarter of a long notebook's elements (2,100 of 8,400 on the influence
-# notebook), each one parsed, styled and laid out on every load.
+# (vm, fm). nbconvert's Pygments CSS has no rule for them, and Material's (`.highlight .n`
+# ...) needs a `.highlight` ancestor, which notebook code does not have. Their spans draw
+# exactly as the text around them (tests/test_browser.py checks each class against every
+# style sheet of a notebook page, in both palettes), and they are a quarter of a long
+# notebook's elements (2,101 of 8,375 on the influence notebook), each one parsed, styled
+# and laid out on every load.
 PLAIN_TOKENS = ("n", "nb", "bp", "nf", "ne", "nn", "nc", "vm", "fm")
 PLAIN_SPAN = re.compile(r'<span class="(?:' + "|".join(PLAIN_TOKENS) + r')">([^<]*)</span>')
 CODE_CELL = re.compile(
@@ -379,8 +381,8 @@ def unwrap_plain_tokens(html_text: str, where: str = "a notebook page") -> str:
     if not isinstance(html_text, str):
         raise TypeError(f"html_text must be a str, got {type(html_text).__name__}")
     plain = set(PLAIN_TOKENS)
-    for css in re.findall(r"<style[^>]*>(.*?)</style>", html_text, re.DOTALL):
-        for selectors in re.findall(r"([^{}]+)\{[^{}]*\}", COMMENT.sub("", css)):
+    for sheet in STYLE.finditer(html_text):
+        for selectors in re.findall(r"([^{}]+)\{[^{}]*\}", COMMENT.sub("", sheet[1])):
             styled = plain & set(CLASS.findall(selectors))
             if styled:
                 raise PluginError(

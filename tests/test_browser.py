@@ -1018,13 +1018,33 @@ def test_keyboard_focus_is_visible_on_a_notebook_page(browser, server):
 MATHML_LAYOUT = """() => {
   const text = getComputedStyle(document.body).fontFamily;
   const all = [...document.querySelectorAll(".katex-mathml math, .katex-mathml math *")];
+  const tags = {};
   const odd = all.filter(el => el.localName !== "annotation").map(el => {
+    tags[el.localName] = (tags[el.localName] || 0) + 1;
     const s = getComputedStyle(el);
     const font = s.fontFamily === text ? "text font" : s.fontFamily;
     return [el.localName, s.display, s.textTransform, font];
   }).filter(([, d, t, f]) => d !== "inline" || t !== "none" || f !== "text font");
-  return {maths: document.querySelectorAll(".katex-mathml math").length, odd};
+  return {maths: document.querySelectorAll(".katex-mathml math").length, tags, odd};
 }"""
+# The MathML elements that carry meaning, and their roles in Chromium's accessibility tree.
+MATHML_ROLES = {
+    "math": "MathMLMath",
+    "mi": "MathMLIdentifier",
+    "mn": "MathMLNumber",
+    "mo": "MathMLOperator",
+    "mfrac": "MathMLFraction",
+    "msub": "MathMLSub",
+    "msup": "MathMLSup",
+    "msubsup": "MathMLSubSup",
+    "mover": "MathMLOver",
+    "munder": "MathMLUnder",
+    "munderover": "MathMLUnderOver",
+    "msqrt": "MathMLSquareRoot",
+    "mtable": "MathMLTable",
+    "mtr": "MathMLTableRow",
+    "mtd": "MathMLTableCell",
+}
 
 
 @pytest.mark.parametrize("name", ["notebooks/mle_exponential", "exercises/influence-functions"])
@@ -1054,28 +1074,47 @@ def test_the_hidden_mathml_is_laid_out_as_text_and_read_as_math(browser, server,
         f"{name}: {len(layout['odd'])} MathML elements not laid out as text in the page's "
         f"font (display, text-transform, font): {layout['odd'][:4]}"
     )
-    shown = [n for n in nodes if not n.get("ignored")]
-    role = collections.Counter(n.get("role", {}).get("value") for n in shown)
-    assert role["MathMLMath"] == layout["maths"], (
-        f"{name}: {role['MathMLMath']} math nodes in the accessibility tree for "
-        f"{layout['maths']} formulas"
+    shown = {n["nodeId"]: n for n in nodes if not n.get("ignored")}
+    role = collections.Counter(n.get("role", {}).get("value") for n in shown.values())
+    missing = {
+        tag: (count, role[MATHML_ROLES[tag]])
+        for tag, count in layout["tags"].items()
+        if tag in MATHML_ROLES and role[MATHML_ROLES[tag]] != count
+    }
+    assert not missing, (
+        f"{name}: MathML elements and their nodes in the accessibility tree differ "
+        f"(tag: elements, nodes): {missing}"
     )
-    assert role["MathMLIdentifier"] >= layout["maths"], f"{name}: identifiers missing: {role}"
-    texts = [
-        n.get("name", {}).get("value", "") for n in shown if n["role"]["value"] == "StaticText"
-    ]
-    assert not [t for t in texts if "\\" in t], f"{name}: TeX source in the accessibility tree"
+    assert {"math", "mi", "mo"} <= set(layout["tags"]), f"{name}: {layout['tags']}"
+
+    def text_under(node_id: str) -> str:
+        node = shown.get(node_id)
+        if node is None:
+            return ""
+        own = node.get("name", {}).get("value", "") if node["role"]["value"] == "StaticText" else ""
+        return own + "".join(text_under(child) for child in node.get("childIds", []))
+
+    maths = [i for i, n in shown.items() if n["role"]["value"] == "MathMLMath"]
+    tex = [text for text in map(text_under, maths) if "\\" in text]
+    assert not tex, f"{name}: TeX source read out in a formula: {tex[:2]}"
 
 
+# A span of each class, put into a notebook's code cell: what it computes differently from
+# a span without a class, and, for what text draws with, from the code block itself (the
+# unwrapped text is the block's own).
 PROBE_TOKENS = """classes => {
   const pre = document.querySelector(".highlight-ipynb pre");
   const probe = cls => { const s = document.createElement("span"); if (cls) s.className = cls;
                          s.textContent = "name"; pre.append(s); return s; };
   const plain = getComputedStyle(probe(""));
+  const block = getComputedStyle(pre);
+  const drawn = ["color", "font-family", "font-size", "font-style", "font-weight",
+                 "letter-spacing", "text-shadow", "-webkit-text-stroke-width"];
   const differ = {};
   for (const cls of classes) {
     const s = getComputedStyle(probe(cls));
-    const d = [...plain].filter(p => s.getPropertyValue(p) !== plain.getPropertyValue(p));
+    const d = [...plain].filter(p => s.getPropertyValue(p) !== plain.getPropertyValue(p))
+      .concat(drawn.filter(p => s.getPropertyValue(p) !== block.getPropertyValue(p)));
     if (d.length) differ[cls] = d.map(p => `${p}: ${s.getPropertyValue(p)}`).slice(0, 3);
   }
   return differ;
