@@ -355,6 +355,7 @@ def mark_math(html_text: str) -> str:
 CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 BRACE = re.compile(r"[{}]")
 COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")  # a rule with no block inside: selectors, body
 
 
 # Pygments' token classes that nothing styles in a notebook's code: names (n), built-ins
@@ -382,7 +383,7 @@ def unwrap_plain_tokens(html_text: str, where: str = "a notebook page") -> str:
         raise TypeError(f"html_text must be a str, got {type(html_text).__name__}")
     plain = set(PLAIN_TOKENS)
     for sheet in STYLE.finditer(html_text):
-        for selectors in re.findall(r"([^{}]+)\{[^{}]*\}", COMMENT.sub("", sheet[1])):
+        for selectors, _ in RULE.findall(COMMENT.sub("", sheet[1])):
             styled = plain & set(CLASS.findall(selectors))
             if styled:
                 raise PluginError(
@@ -527,7 +528,7 @@ def prune_properties(css: str, needed: set[str]) -> str:
             return ""
         return ",".join(selectors) + "{" + ";".join(kept) + "}"
 
-    return re.sub(r"([^{}]+)\{([^{}]*)\}", rule, css)
+    return RULE.sub(rule, css)
 
 
 def on_pre_page(page, config, files):

@@ -1051,8 +1051,9 @@ MATHML_ROLES = {
 def test_the_hidden_mathml_is_laid_out_as_text_and_read_as_math(browser, server, name):
     """KaTeX's MathML, for screen readers, is never drawn. Laid out as math, in the `math`
     font and with math-italic letters, it cost a system font look-up per letter and size
-    on every load (on the influence notebook 214 of a first load's 284, and every search
-    for a fallback font); docs/assets/extra.css lays it out as inline text in the page's
+    on every load (a first load of the influence notebook: 284 look-ups before, 121 after;
+    searches for a fallback font 211 and 39); docs/assets/extra.css lays it out as inline
+    text in the page's
     font. Screen readers read the elements: with accessibility on from the start, as when
     a screen reader runs, every formula is one math node in Chromium's accessibility tree
     (those in notebook cells not drawn yet too), with its identifiers and without the
