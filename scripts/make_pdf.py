@@ -91,6 +91,7 @@ def print_page(browser, url: str, edition: str, title: str, site_name: str) -> b
 
     page.route("**/*", route)
     page.goto(url, wait_until="load")
+    page.evaluate("async () => { await window.__md_loaded; }")  # scripts: after the first frame
     page.evaluate("document.fonts.ready")
     page.evaluate(PREPARE, edition)
     page.emulate_media(media="print")

@@ -44,7 +44,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import ARGS, CHROMIUM, ROOT, SNIPPETS, load_hook
+from conftest import ARGS, CHROMIUM, ROOT, SNIPPETS, load_hook, scripts_loaded
 from test_exercise_first import open_all_solutions
 
 SCREENSHOTS = ROOT / "screenshots"
@@ -163,9 +163,11 @@ class Visit:
 
 
 def settle(page) -> None:
-    """Wait until fonts are loaded and layout has caught up with the last change."""
+    """Wait until the page's scripts have run, fonts are loaded and layout has caught up with
+    the last change."""
     page.evaluate(
         """async () => {
+          await window.__md_loaded;
           await document.fonts.ready;
           await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
         }"""
@@ -505,6 +507,7 @@ def test_the_search_index_comes_when_the_reader_turns_to_search(browser, server)
         page.locator(".md-search-result__item a").first.wait_for(timeout=15_000)
         after = [path for path in fetched if path.endswith("search_index.json")]
         page.goto(server + "/exercises/convolution/?h=stride", wait_until="load")
+        scripts_loaded(page)
         page.locator("mark[data-md-highlight]").first.wait_for(timeout=15_000)
     finally:
         context.close()
@@ -588,8 +591,10 @@ def test_nothing_moves_while_a_page_loads(browser, server, name):
         try:
             page = context.new_page()
             page.goto(server + url_path(name), wait_until="load")
+            scripts_loaded(page)
             page.evaluate("document.fonts.ready.then(() => 0)")
             page.goto(server + url_path(name), wait_until="load")  # the second visit
+            scripts_loaded(page)
             shifts = page.evaluate(LAYOUT_SHIFT)
         finally:
             context.close()
@@ -854,6 +859,7 @@ def test_a_first_visit_draws_each_formula_in_its_font_at_once(browser, server, n
             page.on("request", lambda r, to=fonts: to.append(r.url) if "/fonts/" in r.url else None)
             context.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 4})
             page.goto(server + url_path(name), wait_until="load")
+            scripts_loaded(page)
             shifts = page.evaluate(LAYOUT_SHIFT)
             widths = page.evaluate(FORMULA_WIDTHS)
         finally:
@@ -871,6 +877,7 @@ def test_a_first_visit_draws_each_formula_in_its_font_at_once(browser, server, n
     try:
         page = context.new_page()
         page.goto(server + url_path(name), wait_until="load")
+        scripts_loaded(page)
         page.evaluate("document.fonts.ready.then(() => 0)")
         files = page.evaluate(FORMULA_WIDTHS)
     finally:
@@ -926,6 +933,38 @@ def test_the_page_takes_its_colour_scheme_without_restyling_every_element(browse
     whole_page = [node for reason, node in restyles if reason == "PlatformColorChange"]
     assert not whole_page, f"the whole page restyled for a colour scheme change: {whole_page}"
     assert (root, body) == {"light": ("light", "default"), "dark": ("dark", "slate")}[scheme]
+
+
+# The first frame's time, from a requestAnimationFrame callback set before the page's first
+# script: the frame's callbacks run in the order they were asked for.
+FIRST_FRAME = "requestAnimationFrame(() => { window.__firstFrame = performance.now(); })"
+# Every script the page fetched: where from, and when the fetch started.
+SCRIPT_FETCHES = """() => performance.getEntriesByType("resource")
+  .filter((e) => e.initiatorType === "script")
+  .map((e) => [new URL(e.name).pathname.split("/").pop(), e.startTime])"""
+
+
+@pytest.mark.parametrize("name", ["index", "exercises/influence-functions", "notebooks/conv2d"])
+def test_the_pages_scripts_are_fetched_after_the_first_frame(browser, server, name):
+    """Material's bundle and the site's scripts draw nothing: the first frame does not wait
+    for them (hooks/theme_fixes.py loads them after it, in order). As a <script> at the end
+    of <body> the bundle was fetched while the page was parsed and ran before the first
+    paint whenever it arrived in time."""
+    context = browser.new_context(viewport={"width": 390, "height": HEIGHT[390]})
+    try:
+        page = context.new_page()
+        page.add_init_script(FIRST_FRAME)
+        page.goto(server + url_path(name), wait_until="load")
+        scripts_loaded(page)
+        first_frame = page.evaluate("window.__firstFrame")
+        fetches = page.evaluate(SCRIPT_FETCHES)
+    finally:
+        context.close()
+    names = [script for script, _ in fetches]
+    assert len(names) == 3 and names[0].startswith("bundle."), f"{name}: scripts {names}"
+    assert names[1:] == ["solutions.js", "self-check.js"], f"{name}: scripts {names}"
+    early = [(script, round(start)) for script, start in fetches if start < first_frame]
+    assert not early, f"{name}: fetched before the first frame ({first_frame:.0f} ms): {early}"
 
 
 # Each getComputedStyle() call counted, from before the page's first script.

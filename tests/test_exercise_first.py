@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHROMIUM, HAVE_CHROMIUM, ROOT, build_env, copy_project
+from conftest import CHROMIUM, HAVE_CHROMIUM, ROOT, build_env, copy_project, scripts_loaded
 
 pytestmark = pytest.mark.site
 
@@ -82,6 +82,7 @@ def visit(browser, server):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(server + "/" + path, wait_until="load")
+        scripts_loaded(page)
         page.wait_for_timeout(200)
         return page
 

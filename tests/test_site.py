@@ -484,11 +484,43 @@ def test_materials_restyling_rule_is_gone_and_fixes_say_when_they_no_longer_appl
     assert "Material's bundle: the <meta name=color-scheme> it adds changed" in caplog.text
     assert "Material's palette style sheet" in caplog.text  # none in this theme at all
     assert "Material's bundle: how it loads the search index changed" in caplog.text
+    assert "Material's bundle: how it waits for DOMContentLoaded changed" in caplog.text
     caplog.clear()
     page_ = SimpleNamespace(file=SimpleNamespace(src_uri="x.md"))
     with caplog.at_level("ERROR"):
         hook.on_post_page("<body><div class='md-search'></div></body>", page_, None)
     assert "x.md: Material's search dialog markup changed" in caplog.text
+    assert "x.md: Material's <script> for its bundle changed (found 0)" in caplog.text
+
+
+def test_every_pages_scripts_are_loaded_after_the_first_frame(built_site):
+    """hooks/theme_fixes.py: no page has a <script src> of its own. One inline script loads
+    Material's bundle, then mkdocs.yml's extra_javascript in their order, after the first
+    frame; every address it names is a file of the site; the built bundle starts when the
+    document has already been parsed (DOMContentLoaded has fired by then)."""
+    hook = load_hook("theme_fixes")
+    config = (ROOT / "mkdocs.yml").read_text()
+    section = config.split("\nextra_javascript:")[1].split("\n\n")[0]
+    extra = re.findall(r"^  - path: (\S+)", section, re.M)
+    assert extra, "mkdocs.yml: no extra_javascript"
+    bundles = list((built_site / "assets" / "javascripts").glob("bundle.*.min.js"))
+    assert len(bundles) == 1 and hook.DOM_READY_LATE in bundles[0].read_text()
+    pages = sorted(built_site.rglob("*.html"))
+    assert len(pages) > 10
+    for html in pages:
+        soup = BeautifulSoup(html.read_text(), "html.parser")
+        where = html.relative_to(built_site).as_posix()
+        assert not soup.select("script[src]"), f"{where}: {soup.select('script[src]')}"
+        loaders = [s.string for s in soup.find_all("script") if "__md_loaded" in (s.string or "")]
+        assert len(loaders) == 1, f"{where}: {len(loaders)} script loaders"
+        urls = json.loads(re.search(r"\[[^\]]*\]", loaders[0]).group(0))
+        assert [Path(u).name for u in urls] == [bundles[0].name] + [Path(e).name for e in extra]
+        for url in urls:
+            if url.startswith("/"):  # 404.html: from the site's root (site_url's path)
+                url = url.split("/", 2)[2]
+                assert (built_site / url).is_file(), f"{where}: {url}"
+            else:
+                assert (html.parent / url).resolve().is_file(), f"{where}: {url}"
 
 
 def test_two_builds_are_byte_identical(built_site, tmp_path):
