@@ -34,6 +34,10 @@
   is not one long task with its evaluation). A hidden tab (no frames) loads them at once.
   `window.__md_loaded`, set as the page is parsed, is a promise that settles once the last
   of them has run (the tests wait for it).
+- Speed: the built bundle starts with V8's compile hint `//# allFunctionsCalledOnLoad`:
+  Chromium compiles all of it on a background thread while it downloads, instead of each
+  function on the main thread when it is first called. The bundle's evaluation on the
+  influence notebook, unthrottled, median of 7 loads: 64 -> 23 ms.
 
 Each fix checks that Material's markup is what it expects: if not, the build says so (an
 error under --strict) instead of shipping a page without the fix.
@@ -80,6 +84,10 @@ OBSERVABLE = "function to(e,t){return new F("
 # at once then, in a task of its own.
 DOM_READY = 'h(document,"DOMContentLoaded",{once:!0}).subscribe(()=>e.next(document))'
 DOM_READY_LATE = f'(document.readyState==="loading"?{DOM_READY}:setTimeout(()=>e.next(document)))'
+
+# V8's explicit compile hint: the whole file is compiled eagerly, off the main thread.
+BUNDLE_START = '"use strict";(()=>{'
+COMPILE_HINT = "//# allFunctionsCalledOnLoad\n"
 
 # The scripts as Material's base.html writes them: its bundle, then each extra_javascript
 # (deferred in mkdocs.yml), at the end of <body>.
@@ -134,28 +142,31 @@ def _theme_asset(config, folder: str, pattern: str) -> Path | None:
     return found[0] if found else None
 
 
-def _patch(
-    config, folder: str, pattern: str, old: str, new: str, what: str, needs: str = ""
-) -> None:
-    """Replace `old` by `new` in the built copy of a Material asset, if Material's own copy
-    has `old` (and `needs`, code the replacement relies on)."""
+def _patch(config, folder: str, pattern: str, fixes: list[tuple[str, str, str, str]]) -> None:
+    """Write the built copy of a Material asset as Material's own copy with each fix
+    (old, new, what, needs) made: `old` replaced by `new` if Material's copy has `old` (and
+    `needs`, code the replacement relies on). Made from Material's copy each time, so a
+    build that keeps the site's copy (`--dirty`) does not fix it twice."""
     theme_file = _theme_asset(config, folder, pattern)
-    source = theme_file.read_text(encoding="utf-8") if theme_file else ""
-    if theme_file is None or old not in source or needs not in source:
-        log.error("Material's %s changed (%s); hooks/theme_fixes.py no longer fixes it",
-                  what, theme_file)  # fmt: skip
-        return
-    built = Path(config.site_dir, "assets", folder, theme_file.name)
-    text = built.read_text(encoding="utf-8")
-    built.write_text(text.replace(old, new), encoding="utf-8")
+    text = theme_file.read_text(encoding="utf-8") if theme_file else ""
+    for old, new, what, needs in fixes:
+        if old not in text or needs not in text:
+            log.error("Material's %s changed (%s); hooks/theme_fixes.py no longer fixes it",
+                      what, theme_file)  # fmt: skip
+            continue
+        text = text.replace(old, new)
+    built = Path(config.site_dir, "assets", folder, theme_file.name) if theme_file else None
+    if built and built.is_file():
+        built.write_text(text, encoding="utf-8")
 
 
 def on_post_build(config) -> None:
-    _patch(config, "stylesheets", "palette.*.min.css", SWITCHING_RULE, "",
-           "palette style sheet: its [data-md-color-switching] rule")  # fmt: skip
-    _patch(config, "javascripts", "bundle.*.min.js", COLOR_SCHEME_META, DETACHED_META,
-           "bundle: the <meta name=color-scheme> it adds")  # fmt: skip
-    _patch(config, "javascripts", "bundle.*.min.js", EAGER_INDEX, LAZY_INDEX,
-           "bundle: how it loads the search index", needs=OBSERVABLE)  # fmt: skip
-    _patch(config, "javascripts", "bundle.*.min.js", DOM_READY, DOM_READY_LATE,
-           "bundle: how it waits for DOMContentLoaded")  # fmt: skip
+    _patch(config, "stylesheets", "palette.*.min.css", [
+        (SWITCHING_RULE, "", "palette style sheet: its [data-md-color-switching] rule", ""),
+    ])  # fmt: skip
+    _patch(config, "javascripts", "bundle.*.min.js", [
+        (COLOR_SCHEME_META, DETACHED_META, "bundle: the <meta name=color-scheme> it adds", ""),
+        (EAGER_INDEX, LAZY_INDEX, "bundle: how it loads the search index", OBSERVABLE),
+        (DOM_READY, DOM_READY_LATE, "bundle: how it waits for DOMContentLoaded", ""),
+        (BUNDLE_START, COMPILE_HINT + BUNDLE_START, "bundle: how it begins", ""),
+    ])  # fmt: skip

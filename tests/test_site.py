@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -475,6 +476,20 @@ def test_materials_restyling_rule_is_gone_and_fixes_say_when_they_no_longer_appl
     assert hook.EAGER_INDEX not in bundles[0].read_text()
     assert hook.LAZY_INDEX in bundles[0].read_text()
 
+    # run again on the built site (as `mkdocs build --dirty` does): the same files, not
+    # fixed twice (two compile hints, a doubly wrapped DOMContentLoaded)
+    import material
+
+    material_theme = Path(material.__file__).parent / "templates"
+    again = tmp_path / "again"
+    for folder in ("javascripts", "stylesheets"):
+        shutil.copytree(built_site / "assets" / folder, again / "assets" / folder)
+    hook.on_post_build(SimpleNamespace(theme=SimpleNamespace(dirs=[str(material_theme)]),
+                                       site_dir=str(again)))  # fmt: skip
+    for built in [*bundles, *sheets]:
+        rel = built.relative_to(built_site)
+        assert (again / rel).read_text() == built.read_text(), rel
+
     theme = tmp_path / "theme"
     (theme / "assets" / "javascripts").mkdir(parents=True)
     (theme / "assets" / "javascripts" / "bundle.0.min.js").write_text("let o=1;")
@@ -485,6 +500,7 @@ def test_materials_restyling_rule_is_gone_and_fixes_say_when_they_no_longer_appl
     assert "Material's palette style sheet" in caplog.text  # none in this theme at all
     assert "Material's bundle: how it loads the search index changed" in caplog.text
     assert "Material's bundle: how it waits for DOMContentLoaded changed" in caplog.text
+    assert "Material's bundle: how it begins changed" in caplog.text
     caplog.clear()
     page_ = SimpleNamespace(file=SimpleNamespace(src_uri="x.md"))
     with caplog.at_level("ERROR"):
@@ -505,6 +521,8 @@ def test_every_pages_scripts_are_loaded_after_the_first_frame(built_site):
     assert extra, "mkdocs.yml: no extra_javascript"
     bundles = list((built_site / "assets" / "javascripts").glob("bundle.*.min.js"))
     assert len(bundles) == 1 and hook.DOM_READY_LATE in bundles[0].read_text()
+    # compiled off the main thread, in full, while it downloads
+    assert bundles[0].read_text().startswith(hook.COMPILE_HINT + hook.BUNDLE_START)
     pages = sorted(built_site.rglob("*.html"))
     assert len(pages) > 10
     for html in pages:
