@@ -23,7 +23,8 @@
   on a page opened from a search result (`?h=`: the terms to highlight need the index).
 
 - Speed: the page's scripts (Material's bundle, then extra_javascript) are loaded after the
-  first frame is drawn, in order, by one small inline script in their place. Nothing in
+  first contentful paint (its PerformanceObserver entry, which comes once the frame is on
+  the screen), in order, by one small inline script in their place. Nothing in
   them draws the page: the root's classes are set in the head (overrides/main.html), the
   palette by Material's inline head script, the formulas are HTML. As a parser-blocking
   `<script>` at the end of `<body>` the bundle was fetched and run before the first paint
@@ -31,7 +32,8 @@
   start-up (unthrottled; four times that on a phone) came before anything was drawn.
   Material's bundle waits for DOMContentLoaded, which has fired by then; the built bundle
   starts at once when the document is already parsed (in its own task, so its start-up
-  is not one long task with its evaluation). A hidden tab (no frames) loads them at once.
+  is not one long task with its evaluation). A hidden tab (no frames) loads them at once;
+  a page that paints nothing contentful, 3 s after its load event.
   `window.__md_loaded`, set as the page is parsed, is a promise that settles once the last
   of them has run (the tests wait for it).
 - Speed: the built bundle starts with V8's compile hint `//# allFunctionsCalledOnLoad`:
@@ -80,7 +82,7 @@ LAZY_INDEX = (
 OBSERVABLE = "function to(e,t){return new F("
 
 # Material's start-up (bundle, `function an`): `document$` emits on DOMContentLoaded only.
-# Loaded after the first frame (LATE_SCRIPTS), the bundle comes after that event: it emits
+# Loaded after the first paint (LATE_SCRIPTS), the bundle comes after that event: it emits
 # at once then, in a task of its own.
 DOM_READY = 'h(document,"DOMContentLoaded",{once:!0}).subscribe(()=>e.next(document))'
 DOM_READY_LATE = f'(document.readyState==="loading"?{DOM_READY}:setTimeout(()=>e.next(document)))'
@@ -97,11 +99,16 @@ SCRIPTS = re.compile(
 )
 EXTRA_SRC = re.compile(r'<script src="([^"]*)" defer></script>')
 LATE_SCRIPTS = (
-    "<script>{{let go;window.__md_loaded=new Promise((done)=>go=done);"
-    "const load=()=>go(Promise.all({urls}.map((src)=>new Promise((done,fail)=>"
-    "document.body.append(Object.assign(document.createElement('script'),"
-    "{{src,async:!1,onload:done,onerror:fail}}))))));"
-    "document.visibilityState==='hidden'?load():requestAnimationFrame(()=>setTimeout(load))}}"
+    "<script>{{let go,started;window.__md_loaded=new Promise((done)=>go=done);"
+    "const load=()=>started||(started=!0,go(Promise.all({urls}.map((src)=>new Promise("
+    "(done,fail)=>document.body.append(Object.assign(document.createElement('script'),"
+    "{{src,async:!1,onload:done,onerror:fail}})))))));"
+    "if(document.visibilityState==='hidden'"
+    "||!window.PerformanceObserver?.supportedEntryTypes?.includes('paint'))load();"
+    "else{{new PerformanceObserver((list,seen)=>list.getEntriesByName('first-contentful-paint')"
+    ".length&&(seen.disconnect(),setTimeout(load))).observe({{type:'paint',buffered:!0}});"
+    "addEventListener('visibilitychange',load,{{once:!0}});"
+    "addEventListener('load',()=>setTimeout(load,3e3))}}}}"
     "</script>"
 )
 
@@ -114,7 +121,7 @@ def fix(output: str, where: str) -> str:
 
 
 def load_scripts_late(output: str, where: str) -> str:
-    """Material's bundle and the extra scripts: loaded after the first frame (LATE_SCRIPTS)."""
+    """Material's bundle and the extra scripts: loaded after the first paint (LATE_SCRIPTS)."""
     found = list(SCRIPTS.finditer(output))
     if len(found) != 1:
         log.error("%s: Material's <script> for its bundle changed (found %d); "

@@ -41,7 +41,7 @@ HAVE_CHROMIUM = Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 
 def scripts_loaded(page) -> None:
     """Wait until the page's scripts have run: Material's bundle and the site's own come after
-    the first frame (hooks/theme_fixes.py), so the load event does not wait for them."""
+    the first contentful paint (hooks/theme_fixes.py): the load event does not wait for them."""
     page.evaluate("async () => { await window.__md_loaded; }")
 
 
