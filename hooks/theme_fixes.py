@@ -33,7 +33,11 @@
   Material's bundle waits for DOMContentLoaded, which has fired by then; the built bundle
   starts at once when the document is already parsed (in its own task, so its start-up
   is not one long task with its evaluation). A hidden tab (no frames) loads them at once;
-  a page that paints nothing contentful, 3 s after its load event.
+  a page that paints nothing contentful, 3 s after its load event. A form sent (a "Check
+  your answer", a search) or the "Show all solutions" button pressed before they have run
+  is held and done once they have: the form would otherwise reload the page. The palette
+  toggle's label, which Material's HTML hides until the bundle shows it, is shown as the
+  header is parsed (the bundle's own choice of palette), so it does not pop in later.
   `window.__md_loaded`, set as the page is parsed, is a promise that settles once the last
   of them has run (the tests wait for it).
 - Speed: the built bundle starts with V8's compile hint `//# allFunctionsCalledOnLoad`:
@@ -99,10 +103,19 @@ SCRIPTS = re.compile(
 )
 EXTRA_SRC = re.compile(r'<script src="([^"]*)" defer></script>')
 LATE_SCRIPTS = (
-    "<script>{{let go,started;window.__md_loaded=new Promise((done)=>go=done);"
+    "<script>{{let go,started,ready;window.__md_loaded=new Promise((done)=>go=done);"
+    "__md_loaded.then(()=>ready=!0,()=>{{}});"
     "const load=()=>started||(started=!0,go(Promise.all({urls}.map((src)=>new Promise("
     "(done,fail)=>document.body.append(Object.assign(document.createElement('script'),"
-    "{{src,async:!1,onload:done,onerror:fail}})))))));"
+    "{{src,async:!1,onload:done,onerror:()=>fail(new Error('not loaded: '+src))}})))))"
+    # settled after the bundle's start-up too (document$ emits in a task of its own)
+    ".then(()=>new Promise((done)=>setTimeout(done)))));"
+    # A form sent or the solutions toggle pressed before the scripts have run: kept, and done
+    # once they have (a form would otherwise reload the page, and the click be lost).
+    "addEventListener('submit',(e)=>ready||(e.preventDefault(),load(),"
+    "__md_loaded.then(()=>e.target.requestSubmit())),!0);"
+    "addEventListener('click',(e)=>{{const b=!ready&&e.target.closest?.('.solutions-toggle');"
+    "b&&(load(),__md_loaded.then(()=>b.click()))}},!0);"
     "if(document.visibilityState==='hidden'"
     "||!window.PerformanceObserver?.supportedEntryTypes?.includes('paint'))load();"
     "else{{new PerformanceObserver((list,seen)=>list.getEntriesByName('first-contentful-paint')"
@@ -111,13 +124,34 @@ LATE_SCRIPTS = (
     "addEventListener('load',()=>setTimeout(load,3e3))}}}}"
     "</script>"
 )
+# Material's palette toggle: the label of the palette in use is hidden in the HTML until the
+# bundle shows it. Shown as the header is parsed instead, by the bundle's own choice (`us`):
+# the saved palette, else the first whose media query matches.
+PALETTE_FORM = '<form class="md-header__option" data-md-component="palette">'
+PALETTE_LABEL = (
+    "<script>{const i=document.querySelectorAll('input[name=__palette]'),"
+    "s=__md_get('__palette'),k=s?s.index:[...i].findIndex((x)=>"
+    "matchMedia(x.getAttribute('data-md-color-media')).matches),"
+    "l=i[Math.max(0,Math.min(k,i.length-1))]?.nextElementSibling;"
+    "l instanceof HTMLElement&&(l.hidden=!1)}</script>"
+)
 
 
 def fix(output: str, where: str) -> str:
     if SEARCH_DIALOG not in output:
         log.error("%s: Material's search dialog markup changed; hooks/theme_fixes.py no longer "
                   "names it", where)  # fmt: skip
-    return load_scripts_late(output.replace(SEARCH_DIALOG, NAMED, 1), where)
+    return show_palette_toggle(load_scripts_late(output.replace(SEARCH_DIALOG, NAMED, 1), where))
+
+
+def show_palette_toggle(output: str) -> str:
+    """The palette toggle's label, shown as the header is parsed (PALETTE_LABEL)."""
+    start = output.find(PALETTE_FORM)
+    end = output.find("</form>", start)
+    if start < 0 or end < 0:
+        return output  # a page without the toggle
+    end += len("</form>")
+    return output[:end] + PALETTE_LABEL + output[end:]
 
 
 def load_scripts_late(output: str, where: str) -> str:

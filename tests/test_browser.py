@@ -965,6 +965,58 @@ def test_the_pages_scripts_are_fetched_after_the_first_paint(browser, server, na
     assert not early, f"{name}: fetched before the first paint ({first_paint:.0f} ms): {early}"
 
 
+PALETTE_LABELS = "[...document.querySelectorAll('label[for^=__palette]')].map((l) => !l.hidden)"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_a_reader_who_acts_before_the_scripts_have_run_loses_nothing(browser, server, scheme):
+    """The scripts come after the first paint (hooks/theme_fixes.py). Before they have run,
+    the palette toggle is already there (Material's HTML hides it until its bundle shows it),
+    an answer sent to "Check your answer" is checked once they have (the form used to reload
+    the page and the answer was gone), and "Show all solutions" pressed then still opens the
+    solutions. Here the scripts are held until the reader has done all of that."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": HEIGHT[390]}, color_scheme=scheme
+    )
+    held = []
+    try:
+        page = context.new_page()
+        page.route("**/*.js", lambda route: held.append(route))
+        url = server + "/exercises/influence-functions/"
+        page.goto(url, wait_until="load")
+        for _ in range(100):  # the loader asks for the three scripts after the first paint
+            if len(held) == 3:
+                break
+            page.wait_for_timeout(50)
+        assert len(held) == 3, [route.request.url for route in held]
+        assert page.evaluate("typeof window.document$") == "undefined"  # not run yet
+        labels = page.evaluate(PALETTE_LABELS)
+        form = page.locator("form.self-check-form:visible").first
+        field = form.locator("input, textarea").first
+        field.fill("3")
+        form.locator("button").first.click()
+        toggle = page.locator("article .solutions-toggle")
+        toggle.click()
+        for route in held:
+            route.continue_()
+        scripts_loaded(page)
+        page.wait_for_timeout(100)
+        result = {
+            "address": page.url,
+            "answer": field.input_value(),
+            "said": form.locator("[aria-live]").first.inner_text().strip(),
+            "solutions shown": toggle.get_attribute("aria-pressed"),
+            "toggle after": page.evaluate(PALETTE_LABELS),
+        }
+    finally:
+        context.close()
+    shown = {"light": [True, False], "dark": [False, True]}[scheme]
+    assert labels == shown, f"palette toggle before the scripts ran: {labels}"
+    assert result == {"address": url, "answer": "3", "said": result["said"] or "(nothing)",
+                      "solutions shown": "true", "toggle after": shown}, result  # fmt: skip
+    assert result["said"], result
+
+
 # Each getComputedStyle() call counted, from before the page's first script.
 COUNT_STYLE_READS = """(() => {
   const read = window.getComputedStyle;
