@@ -33,9 +33,10 @@
   Material's bundle waits for DOMContentLoaded, which has fired by then; the built bundle
   starts at once when the document is already parsed (in its own task, so its start-up
   is not one long task with its evaluation). A hidden tab (no frames) loads them at once;
-  a page that paints nothing contentful, 3 s after its load event. A form sent (a "Check
-  your answer", a search) or the "Show all solutions" button pressed before they have run
-  is held and done once they have: the form would otherwise reload the page. The palette
+  a page that paints nothing contentful, 3 s after its load event. Before they have run, no
+  form is sent (it would reload the page): an answer to "Check your answer" is checked
+  once they have, a search stays typed in for Material to read, and a press of "Show all
+  solutions" is made again. The palette
   toggle's label, which Material's HTML hides until the bundle shows it, is shown as the
   header is parsed (the bundle's own choice of palette), so it does not pop in later.
   `window.__md_loaded`, set as the page is parsed, is a promise that settles once the last
@@ -110,10 +111,11 @@ LATE_SCRIPTS = (
     "{{src,async:!1,onload:done,onerror:()=>fail(new Error('not loaded: '+src))}})))))"
     # settled after the bundle's start-up too (document$ emits in a task of its own)
     ".then(()=>new Promise((done)=>setTimeout(done)))));"
-    # A form sent or the solutions toggle pressed before the scripts have run: kept, and done
-    # once they have (a form would otherwise reload the page, and the click be lost).
-    "addEventListener('submit',(e)=>ready||(e.preventDefault(),load(),"
-    "__md_loaded.then(()=>e.target.requestSubmit())),!0);"
+    # Before the scripts have run, a form is not sent (it would reload the page): an answer
+    # to check is checked once they have; a search stays typed in (Material reads it then).
+    # A press of the solutions toggle is made again once they have run.
+    "addEventListener('submit',(e)=>{{const f=e.target;ready||(e.preventDefault(),load(),"
+    "f.matches('.self-check-form')&&__md_loaded.then(()=>f.requestSubmit()))}},!0);"
     "addEventListener('click',(e)=>{{const b=!ready&&e.target.closest?.('.solutions-toggle');"
     "b&&(load(),__md_loaded.then(()=>b.click()))}},!0);"
     "if(document.visibilityState==='hidden'"

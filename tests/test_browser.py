@@ -972,9 +972,10 @@ PALETTE_LABELS = "[...document.querySelectorAll('label[for^=__palette]')].map((l
 def test_a_reader_who_acts_before_the_scripts_have_run_loses_nothing(browser, server, scheme):
     """The scripts come after the first paint (hooks/theme_fixes.py). Before they have run,
     the palette toggle is already there (Material's HTML hides it until its bundle shows it),
-    an answer sent to "Check your answer" is checked once they have (the form used to reload
-    the page and the answer was gone), and "Show all solutions" pressed then still opens the
-    solutions. Here the scripts are held until the reader has done all of that."""
+    a search sent does not reload the page, an answer sent to "Check your answer" is checked
+    once they have (the form used to reload the page and the answer was gone), and "Show all
+    solutions" pressed then still opens the solutions. Here the scripts are held until the
+    reader has done all of that."""
     context = browser.new_context(
         viewport={"width": 390, "height": HEIGHT[390]}, color_scheme=scheme
     )
@@ -983,7 +984,8 @@ def test_a_reader_who_acts_before_the_scripts_have_run_loses_nothing(browser, se
         page = context.new_page()
         page.route("**/*.js", lambda route: held.append(route))
         url = server + "/exercises/influence-functions/"
-        page.goto(url, wait_until="load")
+        # (not "load": scripts added before the load event hold it, and these are held)
+        page.goto(url, wait_until="domcontentloaded")
         for _ in range(100):  # the loader asks for the three scripts after the first paint
             if len(held) == 3:
                 break
@@ -991,6 +993,10 @@ def test_a_reader_who_acts_before_the_scripts_have_run_loses_nothing(browser, se
         assert len(held) == 3, [route.request.url for route in held]
         assert page.evaluate("typeof window.document$") == "undefined"  # not run yet
         labels = page.evaluate(PALETTE_LABELS)
+        page.evaluate(  # a search sent: "stride", then Enter
+            "(() => { const f = document.forms.search;"
+            " f.elements.query.value = 'stride'; f.requestSubmit(); })()"
+        )
         form = page.locator("form.self-check-form:visible").first
         field = form.locator("input, textarea").first
         field.fill("3")
@@ -1000,7 +1006,7 @@ def test_a_reader_who_acts_before_the_scripts_have_run_loses_nothing(browser, se
         for route in held:
             route.continue_()
         scripts_loaded(page)
-        page.wait_for_timeout(100)
+        page.wait_for_timeout(500)
         result = {
             "address": page.url,
             "answer": field.input_value(),
