@@ -1112,14 +1112,17 @@ def test_keyboard_focus_is_visible_on_a_notebook_page(browser, server):
 # Every element of KaTeX's hidden MathML but the TeX annotation: how it is laid out.
 MATHML_LAYOUT = """() => {
   const text = getComputedStyle(document.body).fontFamily;
+  const size = getComputedStyle(document.querySelector(".md-content .md-typeset")).fontSize;
   const all = [...document.querySelectorAll(".katex-mathml math, .katex-mathml math *")];
   const tags = {};
   const odd = all.filter(el => el.localName !== "annotation").map(el => {
     tags[el.localName] = (tags[el.localName] || 0) + 1;
     const s = getComputedStyle(el);
     const font = s.fontFamily === text ? "text font" : s.fontFamily;
-    return [el.localName, s.display, s.textTransform, font];
-  }).filter(([, d, t, f]) => d !== "inline" || t !== "none" || f !== "text font");
+    const px = s.fontSize === size ? "text size" : s.fontSize;
+    return [el.localName, s.display, s.textTransform, font, px];
+  }).filter(([, d, t, f, z]) =>
+    d !== "inline" || t !== "none" || f !== "text font" || z !== "text size");
   return {maths: document.querySelectorAll(".katex-mathml math").length, tags, odd};
 }"""
 # The MathML elements that carry meaning, and their roles in Chromium's accessibility tree.
@@ -1148,8 +1151,9 @@ def test_the_hidden_mathml_is_laid_out_as_text_and_read_as_math(browser, server,
     font and with math-italic letters, it cost a system font look-up per letter and size
     on every load (a first load of the influence notebook: 284 look-ups before, 121 after;
     searches for a fallback font 211 and 39); docs/assets/extra.css lays it out as inline
-    text in the page's
-    font. Screen readers read the elements: with accessibility on from the start, as when
+    text in the page's font, at the body text's size (a size of its own costs a font
+    look-up per family and a synchronous request to the browser process). Screen readers
+    read the elements: with accessibility on from the start, as when
     a screen reader runs, every formula is one math node in Chromium's accessibility tree
     (those in notebook cells not drawn yet too), with its identifiers and without the
     TeX source."""
@@ -1168,7 +1172,7 @@ def test_the_hidden_mathml_is_laid_out_as_text_and_read_as_math(browser, server,
     assert layout["maths"] >= 10, f"{name}: {layout['maths']} formulas found"
     assert not layout["odd"], (
         f"{name}: {len(layout['odd'])} MathML elements not laid out as text in the page's "
-        f"font (display, text-transform, font): {layout['odd'][:4]}"
+        f"font and size (display, text-transform, font, size): {layout['odd'][:4]}"
     )
     shown = {n["nodeId"]: n for n in nodes if not n.get("ignored")}
     role = collections.Counter(n.get("role", {}).get("value") for n in shown.values())
