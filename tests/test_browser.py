@@ -209,11 +209,13 @@ def set_view(page, view: View) -> None:
 
 
 def read_through(page) -> None:
-    """Scroll every block that the browser draws only near the screen (content-visibility:
-    auto: the notebook cells) into view once, as a reader going down the page does, then
-    back to the top, waiting each time until the page is idle. What the page does when a
-    block is drawn (keyboard access to what scrolls sideways) has then happened before
-    the checks look at the block."""
+    """Scroll down the page a screen at a time, as a reader does, then back to the top,
+    waiting each time until the page is idle. Every block that the browser draws only near
+    the screen (content-visibility: auto: the notebook cells, the formulas' hidden MathML)
+    has then been drawn once, and what the page does when a block is drawn (keyboard
+    access to what scrolls sideways) has happened before the checks look at the block.
+    Back at the top, the checks wait for what scrolling set moving (Material's header
+    title fades back from the page's title to the site's) to come to rest."""
     page.evaluate(
         """async () => {
           // two frames, then the page's idle work; never longer than a second each
@@ -222,14 +224,19 @@ def read_through(page) -> None:
           const frames = () =>
             within(1000, r => requestAnimationFrame(() => requestAnimationFrame(r)))
               .then(() => within(1000, r => requestIdleCallback(r, {timeout: 1000})));
-          const blocks = [...document.querySelectorAll("article *")]
-            .filter(el => getComputedStyle(el).contentVisibility === "auto");
-          for (const el of blocks) {
-            el.scrollIntoView();
+          const root = document.scrollingElement;
+          for (let y = 0; ; ) {
+            window.scrollTo(0, y);
             await frames();
+            const bottom = root.scrollHeight - innerHeight;  // grows as blocks are drawn
+            if (y >= bottom) break;
+            y = Math.min(y + Math.floor(innerHeight * 0.8), bottom);
           }
           window.scrollTo(0, 0);
           await document.fonts.ready;
+          await frames();
+          await within(5000, r => Promise.all(
+            document.getAnimations().map(a => a.finished.catch(() => null))).then(r));
           await frames();
         }"""
     )
