@@ -356,6 +356,11 @@ CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 BRACE = re.compile(r"[{}]")
 COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")  # a rule with no block inside: selectors, body
+# nbconvert's `.jupyter-wrapper *:before, .jupyter-wrapper *:after {box-sizing: ...}` (set to
+# inherit, then unset: content-box, the initial value, which a pseudo-element has anyway).
+# A ::before rule that matches every element makes Chromium compute a ::before style for
+# every element of the notebook (and the same for ::after), though none has content.
+EVERY_PSEUDO = re.compile(r"\.jupyter-wrapper \*::?(before|after)")
 
 
 # Pygments' token classes that nothing styles in a notebook's code: names (n), built-ins
@@ -515,10 +520,15 @@ def used_properties(sheets: list[str], needed: set[str]) -> set[str]:
 def prune_properties(css: str, needed: set[str]) -> str:
     """Drop the custom properties nothing reads (nbconvert's CSS defines ~1,000 and the page
     reads ~100: each one is inherited by every element of the notebook), rules left empty,
-    and rules under `.jupyter-wrapper :root`, which can match no element."""
+    rules under `.jupyter-wrapper :root`, which can match no element, and the box-sizing
+    of every element's ::before and ::after (EVERY_PSEUDO)."""
 
     def rule(match: re.Match) -> str:
-        selectors = [s for s in match[1].split(",") if not re.search(r"\S\s+:root\b", s)]
+        selectors = [
+            s
+            for s in match[1].split(",")
+            if not re.search(r"\S\s+:root\b", s) and not EVERY_PSEUDO.fullmatch(s.strip())
+        ]
         kept = [
             d
             for d in _declarations(match[2])

@@ -1071,6 +1071,62 @@ def test_the_pages_scripts_read_few_styles_while_it_loads(browser, server, name)
     )
 
 
+# The style rules in force (their media queries match) whose ::before or ::after belongs to
+# any element at all (`::before`, `*::after`, `.jupyter-wrapper *::before`): the last
+# compound of the selector is nothing but a universal selector and the pseudo-element. The
+# selectors are the browser's own (CSSOM), split at the commas between its parts.
+EVERY_ELEMENTS_PSEUDO = r"""() => {
+  const found = [];
+  const parts = (text) => {  // split at top-level commas
+    const out = []; let depth = 0, start = 0;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (c === "(" || c === "[") depth++;
+      else if (c === ")" || c === "]") depth--;
+      else if (c === "," && depth === 0) { out.push(text.slice(start, i)); start = i + 1; }
+    }
+    return [...out, text.slice(start)].map((s) => s.trim());
+  };
+  const walk = (rules) => {
+    for (const rule of rules) {
+      if (rule instanceof CSSMediaRule && !matchMedia(rule.media.mediaText).matches) continue;
+      if (rule instanceof CSSStyleRule) {
+        for (const sel of parts(rule.selectorText)) {
+          const last = sel.split(/\s*[\s>+~]\s*(?![^(]*\))/).at(-1);
+          if (/^\*?::?(before|after)$/.test(last)) found.push(sel);
+        }
+      }
+      if (rule.cssRules) walk(rule.cssRules);
+    }
+  };
+  for (const sheet of document.styleSheets) walk(sheet.cssRules);
+  return found;
+}"""
+
+
+def test_no_style_rule_gives_every_element_a_before_or_after(browser, server):
+    """A ::before rule that matches every element makes Chromium compute a ::before style for
+    every element of the page as it styles it, and the same for ::after, though almost none
+    has content: Material's `*, ::before, ::after {box-sizing: inherit}` and nbconvert's
+    `.jupyter-wrapper *::before` did (hooks/theme_fixes.py, hooks/notebooks.py). Checked in
+    every page's style sheets, at both widths."""
+    found = {}
+    context = browser.new_context(viewport={"width": 1280, "height": HEIGHT[1280]})
+    try:
+        page = context.new_page()
+        for name in PAGES:
+            page.goto(server + url_path(name), wait_until="load")
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": HEIGHT[width]})
+                for sel in page.evaluate(EVERY_ELEMENTS_PSEUDO):
+                    found.setdefault(sel, set()).add(name)
+    finally:
+        context.close()
+    assert not found, "rules that give every element a ::before or ::after: " + "; ".join(
+        f"{sel} ({', '.join(sorted(names))})" for sel, names in found.items()
+    )
+
+
 def test_a_table_of_contents_link_lands_on_its_heading_in_a_long_notebook(browser, server):
     """The cells drawn on the way change height as the link's scroll passes them: the
     heading must still end where a direct visit to its address puts it (overrides/main.html
