@@ -321,11 +321,15 @@ class _DrawnText(HTMLParser):
 # the first paint (measured: the same layout shift as a font file). Faces added this way
 # come before KaTeX's own @font-face rules for the characters in their unicode-range (CSS
 # Font Loading: faces not connected to CSS are matched first). Without JavaScript the page
-# uses KaTeX's font files, as before.
+# uses KaTeX's font files, as before. The bytes are decoded by the browser's own base64
+# decoder where it has one (Uint8Array.fromBase64), else by a plain loop: the influence
+# exercise's 16 KB took Uint8Array.from(atob(d), mapping function) 4.5-6.4 ms, a loop
+# 0.8 ms, fromBase64 0.14 ms (Chromium, unthrottled), before the first paint.
 FONTS_SCRIPT = (
-    "<script>for(const[f,s,r,d]of {faces})try{{document.fonts.add(new FontFace(f,"
-    'Uint8Array.from(atob(d),c=>c.charCodeAt(0)),{{style:s,weight:"400",unicodeRange:r}}))}}'
-    "catch(e){{}}</script>"
+    "<script>{{const bytes=Uint8Array.fromBase64?(d)=>Uint8Array.fromBase64(d):(d)=>{{"
+    "const b=atob(d),u=new Uint8Array(b.length);for(let i=0;i<b.length;i++)u[i]=b.charCodeAt(i);"
+    "return u}};for(const[f,s,r,d]of {faces})try{{document.fonts.add(new FontFace(f,bytes(d),"
+    '{{style:s,weight:"400",unicodeRange:r}}))}}catch(e){{}}}}</script>'
 )
 
 

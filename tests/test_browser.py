@@ -850,6 +850,33 @@ FORMULA_WIDTHS = """() => [...document.querySelectorAll('.katex-html')]
 EMBEDDED_FONT_PAGES = ["index", "exercises/mle-exponential", "notebooks/mle_exponential"]
 
 
+def test_the_formulas_glyphs_load_in_a_browser_without_a_base64_decoder(browser, server):
+    """The page's glyphs are decoded with Uint8Array.fromBase64 where the browser has it,
+    else by a loop (hooks/katex_math.py): in both, every face is added and loaded, and no
+    font file is fetched."""
+    faces = {}
+    for decoder in ("native", "loop"):
+        context = browser.new_context(viewport={"width": 412, "height": 823})
+        try:
+            if decoder == "loop":
+                context.add_init_script("delete Uint8Array.fromBase64")
+            page = context.new_page()
+            fonts = []
+            page.on("request", lambda r, to=fonts: to.append(r.url) if "/fonts/" in r.url else None)
+            page.goto(server + url_path("exercises/influence-functions"), wait_until="load")
+            scripts_loaded(page)
+            faces[decoder] = page.evaluate(
+                """() => [...document.fonts]  // the page's subsets, not KaTeX's @font-face
+                     .filter((f) => f.family.startsWith("KaTeX") && f.unicodeRange !== "U+0-10FFFF")
+                     .map((f) => `${f.family} ${f.style} ${f.unicodeRange.length} ${f.status}`)"""
+            )
+        finally:
+            context.close()
+        assert not fonts, f"{decoder}: font files fetched: {fonts}"
+    assert faces["native"] and all(f.endswith(" loaded") for f in faces["native"]), faces
+    assert faces["loop"] == faces["native"], faces
+
+
 @pytest.mark.parametrize("name", EMBEDDED_FONT_PAGES)
 def test_a_first_visit_draws_each_formula_in_its_font_at_once(browser, server, name):
     """Each page carries the KaTeX glyphs its formulas draw (hooks/katex_math.py): on a
