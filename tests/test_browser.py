@@ -787,7 +787,7 @@ def _invalidations_while_loading(
         if font_files:
             page.route(url, lambda route: route.fulfill(
                 response=(response := route.fetch()),
-                body=re.sub(r"<script>for\(const\[f,s,r,d\]of .*?</script>", "",
+                body=re.sub(r'<script class="katex-glyphs">.*?</script>', "",
                             response.text(), flags=re.S),
             ))  # fmt: skip
         cdp = context.new_cdp_session(page)
