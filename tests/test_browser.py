@@ -208,22 +208,27 @@ def set_view(page, view: View) -> None:
     read_through(page)
 
 
+# Waits for the scripts below: `within(ms, wait)`, a promise that settles when `wait` does or
+# after ms; `frames()`, two frames and then the page's idle work, at most a second each.
+WAITS = """
+          const within = (ms, wait) => Promise.race([new Promise(wait),
+                                                     new Promise(r => setTimeout(r, ms))]);
+          const frames = () =>
+            within(1000, r => requestAnimationFrame(() => requestAnimationFrame(r)))
+              .then(() => within(1000, r => requestIdleCallback(r, {timeout: 1000})));"""
+
+
 def read_through(page) -> None:
     """Scroll down the page a screen at a time, as a reader does, then back to the top,
     waiting each time until the page is idle. Every block that the browser draws only near
     the screen (content-visibility: auto: the notebook cells, the formulas' hidden MathML)
     has then been drawn once, and what the page does when a block is drawn (keyboard
     access to what scrolls sideways) has happened before the checks look at the block.
-    Back at the top, the checks wait for what scrolling set moving (Material's header
-    title fades back from the page's title to the site's) to come to rest."""
+    Then back to the top (back_to_top)."""
     page.evaluate(
-        """async () => {
-          // two frames, then the page's idle work; never longer than a second each
-          const within = (ms, wait) => Promise.race([new Promise(wait),
-                                                     new Promise(r => setTimeout(r, ms))]);
-          const frames = () =>
-            within(1000, r => requestAnimationFrame(() => requestAnimationFrame(r)))
-              .then(() => within(1000, r => requestIdleCallback(r, {timeout: 1000})));
+        """async () => {"""
+        + WAITS
+        + """
           const root = document.scrollingElement;
           for (let y = 0; ; ) {
             window.scrollTo(0, y);
@@ -232,6 +237,19 @@ def read_through(page) -> None:
             if (y >= bottom) break;
             y = Math.min(y + Math.floor(innerHeight * 0.8), bottom);
           }
+        }"""
+    )
+    back_to_top(page)
+
+
+def back_to_top(page) -> None:
+    """Scroll to the top of the page and wait until the fonts are in and what scrolling set
+    moving (Material's header title fades back from the page's title to the site's) has
+    come to rest: never longer than 5 s."""
+    page.evaluate(
+        """async () => {"""
+        + WAITS
+        + """
           window.scrollTo(0, 0);
           await document.fonts.ready;
           await frames();
@@ -398,9 +416,13 @@ def inspect(browser, base: str, name: str) -> Failures:
 def screenshot(page, path: Path) -> None:
     """The whole page as a reader who scrolls through it sees it. A full-page screenshot
     does not scroll, so the blocks drawn only near the screen (content-visibility: auto,
-    the notebook cells) would be blank: they are all drawn for the picture."""
+    the notebook cells) would be blank: they are all drawn for the picture. Taken from the
+    top of the page: axe's checks leave it scrolled (the header and the sidebars, which
+    stay on the screen, were drawn halfway down the exercise pages' pictures)."""
     sheet = page.add_style_tag(content="* { content-visibility: visible !important; }")
     settle(page)
+    back_to_top(page)
+    assert page.evaluate("scrollY") == 0, f"{path.name}: taken scrolled down"
     page.screenshot(path=str(path), full_page=True)
     sheet.evaluate("el => el.remove()")
     settle(page)
