@@ -1120,6 +1120,48 @@ def test_the_pages_scripts_read_few_styles_while_it_loads(browser, server, name)
     )
 
 
+# Each heading whose anchor (Material's ¶, shown on hover) sits on a line of its own: not on
+# the line of the heading's last piece of text.
+ANCHOR_ON_A_LINE_ALONE = """() => [...document.querySelectorAll("article :is(h1,h2,h3,h4,h5,h6)")]
+  .filter((h) => h.querySelector(":scope > .headerlink") && h.checkVisibility())
+  .flatMap((h) => {
+    const anchor = h.querySelector(":scope > .headerlink").getBoundingClientRect();
+    const text = document.createRange();
+    text.setStartBefore(h.firstChild);
+    text.setEndBefore(h.querySelector(":scope > .headerlink"));
+    const last = [...text.getClientRects()].filter((r) => r.width > 0).at(-1);
+    const middle = (anchor.top + anchor.bottom) / 2;
+    return last && (middle < last.top || middle > last.bottom)
+      ? [`${h.textContent.trim()}: the anchor at y ${anchor.top}, the text's last line at `
+         + `y ${last.top}`]
+      : [];
+  })"""
+
+
+def test_a_headings_anchor_is_on_its_last_line(browser, server):
+    """Material's heading anchor was an inline-block, and a line may break before one: a
+    heading that just filled its column got a second line holding only the invisible
+    anchor (docs/assets/extra.css). Every heading of every page (folds open, every notebook
+    cell drawn), at both widths."""
+    found = []
+    context = browser.new_context(viewport={"width": 1280, "height": HEIGHT[1280]})
+    try:
+        page = context.new_page()
+        for name in PAGES:
+            page.goto(server + url_path(name), wait_until="load")
+            page.add_style_tag(content="* { content-visibility: visible !important; }")
+            page.evaluate("document.querySelectorAll('details').forEach((d) => d.open = true)")
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": HEIGHT[width]})
+                settle(page)
+                found += [
+                    f"{name} at {width} px: {m}" for m in page.evaluate(ANCHOR_ON_A_LINE_ALONE)
+                ]
+    finally:
+        context.close()
+    assert not found, "headings with a line for the anchor alone:\n" + "\n".join(found)
+
+
 # The style rules in force (their media queries match) whose ::before or ::after belongs to
 # any element at all (`::before`, `*::after`, `.jupyter-wrapper *::before`): the last
 # compound of the selector is nothing but a universal selector and the pseudo-element. The
